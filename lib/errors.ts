@@ -1,0 +1,65 @@
+/** Exit codes from DESIGN.md §3; every error the program reports carries one. */
+export const ExitCode = {
+  ok: 0,
+  incomplete: 1,
+  usage: 2,
+  connect: 3,
+  interrupted: 130,
+} as const;
+
+export class CxfrError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+    readonly code: string,
+    readonly field?: string,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** Bad input from a user: a flag, a config value, an API body. Names the field. */
+export class InputError extends CxfrError {
+  constructor(field: string, message: string) {
+    super(`${field}: ${message}`, ExitCode.usage, "invalid_input", field);
+  }
+}
+
+/** The server cannot be reached, refused the handshake, or the link went away. */
+export class ConnectError extends CxfrError {
+  constructor(message: string, code = "connect_failed") {
+    super(message, ExitCode.connect, code);
+  }
+}
+
+/** The server answered but does not let us do what we need (admin rights, from-domain). */
+export class NotAuthorizedError extends CxfrError {
+  constructor(message: string) {
+    super(message, ExitCode.connect, "not_authorized");
+  }
+}
+
+/** An IQ got no answer in time. */
+export class TimeoutError extends CxfrError {
+  constructor(what: string, ms: number) {
+    super(`${what}: no answer within ${ms} ms`, ExitCode.connect, "timeout");
+  }
+}
+
+/** An IQ was answered with an error stanza. */
+export class StanzaError extends CxfrError {
+  constructor(
+    readonly condition: string,
+    readonly errorType: string,
+    readonly text?: string,
+  ) {
+    super(text ? `${condition}: ${text}` : condition, ExitCode.connect, "stanza_error");
+  }
+}
+
+export class InterruptedError extends CxfrError {
+  constructor() {
+    super("interrupted", ExitCode.interrupted, "interrupted");
+  }
+}

@@ -63,3 +63,20 @@ export class InterruptedError extends CxfrError {
     super("interrupted", ExitCode.interrupted, "interrupted");
   }
 }
+
+/** An ad-hoc command ran but reported failure (a note of type error, or status canceled). */
+export class CommandError extends CxfrError {
+  constructor(
+    readonly node: string,
+    readonly text: string,
+  ) {
+    super(`${node}: ${text}`, ExitCode.connect, "command_failed");
+  }
+}
+
+/** The server answered with something that does not follow the protocol we expect. */
+export class ProtocolError extends CxfrError {
+  constructor(message: string) {
+    super(message, ExitCode.connect, "protocol_error");
+  }
+}

@@ -1,0 +1,122 @@
+import { connect } from "node:net";
+import type { Element } from "@xmpp/xml";
+import type { Config, NodeConfig } from "./config.ts";
+import { ExitCode } from "./errors.ts";
+import { Link } from "./link/link.ts";
+import { formatHostPort, type HostPort } from "./xmpp/address.ts";
+import { AdminNode } from "./xmpp/admin.ts";
+import { dialects, neededCommands, type Dialect } from "./servers/dialects.ts";
+import { identifyServer, ServerAdmin } from "./servers/server-admin.ts";
+import { probeFromDomain, type FromDomainVerdict } from "./link/from-probe.ts";
+
+export type CheckStatus = "ok" | "fail" | "warn" | "skip";
+
+export interface CheckItem {
+  id: string;
+  status: CheckStatus;
+  detail: string;
+  /** Exact server configuration to add when the check fails. */
+  fix?: string;
+}
+
+export interface CheckReport {
+  node: string;
+  items: CheckItem[];
+  kind?: string;
+  fromDomain: FromDomainVerdict;
+  methods: string[];
+  exitCode: number;
+}
+
+/** Everything `cxfr check` verifies, in order; stops early when a later step cannot run. */
+export async function runCheck(config: Config, node: NodeConfig): Promise<CheckReport> {
+  const report: CheckReport = { node: node.name, items: [], fromDomain: "unknown", methods: [], exitCode: ExitCode.connect };
+  const add = (item: CheckItem) => report.items.push(item);
+
+  const reachable = await tcpReachable(node.server, 3000);
+  add({ id: "tcp", status: reachable === true ? "ok" : "fail", detail: reachable === true ? `${formatHostPort(node.server)} accepts connections` : `${formatHostPort(node.server)}: ${reachable}` });
+  if (reachable !== true) return report;
+
+  const link = new Link({ server: node.server, component: node.component, secret: node.secret, iqTimeoutMs: Math.min(config.iqTimeoutMs, 5000) });
+  try {
+    try {
+      await link.start();
+      add({ id: "handshake", status: "ok", detail: `component ${node.component} accepted` });
+    } catch (err) {
+      add({ id: "handshake", status: "fail", detail: (err as Error).message });
+      return report;
+    }
+    const request = (iq: Element) => link.request(iq);
+
+    const identity = await identifyServer(request, config.domain);
+    const kind = node.kind === "auto" ? identity.kind : node.kind;
+    const dialect: Dialect = dialects[kind];
+    report.kind = kind;
+    const software = identity.name ? `${identity.name} ${identity.version ?? ""}`.trim() : "version not disclosed";
+    add({ id: "server", status: "ok", detail: `${kind} (${software})${node.kind !== "auto" ? ", forced by config" : ""}` });
+
+    const admin = new ServerAdmin(request, config.domain, dialect);
+    const commands = await admin.listCommands().catch(() => [] as string[]);
+    const isAdmin = commands.includes(AdminNode.endUserSession);
+    add(isAdmin
+      ? { id: "admin", status: "ok", detail: `${commands.length} admin commands visible to ${node.component}` }
+      : { id: "admin", status: "fail", detail: `${node.component} has no admin rights on ${config.domain}`, fix: dialect.adminSnippet(node.component) });
+
+    for (const needed of neededCommands) {
+      const present = commands.includes(needed.node);
+      const name = needed.node.split("#")[1] ?? needed.node;
+      add({ id: `command:${name}`, status: present ? "ok" : needed.required ? "fail" : "warn", detail: `${name} (${needed.purpose}) ${present ? "available" : "not available"}` });
+    }
+
+    let listing = false;
+    if (isAdmin) {
+      try {
+        const sessions = await admin.listSessions();
+        listing = true;
+        add({ id: "sessions", status: "ok", detail: `${sessions.length} live sessions listed` });
+      } catch (err) {
+        add({ id: "sessions", status: "fail", detail: `cannot list sessions: ${(err as Error).message}` });
+      }
+    }
+
+    report.fromDomain = await probeFromDomain(link, config.domain);
+    const linkBack = link.state === "online";
+    add(report.fromDomain === "allowed"
+      ? { id: "from-domain", status: "ok", detail: `stanzas from ${config.domain} are accepted` }
+      : {
+          id: "from-domain",
+          status: config.from === "domain" ? "fail" : "warn",
+          detail: report.fromDomain === "forbidden"
+            ? `the server refuses stanzas from ${config.domain} (invalid-from); transfers will come from ${node.component}; link ${linkBack ? "back online" : "NOT back online"}`
+            : `could not tell whether stanzas from ${config.domain} are accepted`,
+          fix: dialect.fromDomainSnippet(node.component),
+        });
+
+    const canKick = commands.includes(AdminNode.endUserSession);
+    report.methods = [
+      ...(report.fromDomain === "allowed" ? ["cxfr (from domain)"] : []),
+      "cxfr (from component)",
+      ...(canKick ? ["kick"] : []),
+    ];
+    add({ id: "methods", status: "ok", detail: `usable: ${report.methods.join(", ")}; see-other-host: not offered by ${kind}` });
+
+    const transfersPossible = isAdmin && listing && linkBack && (config.from !== "domain" || report.fromDomain === "allowed");
+    report.exitCode = transfersPossible ? ExitCode.ok : ExitCode.connect;
+    return report;
+  } finally {
+    await link.stop();
+  }
+}
+
+function tcpReachable(address: HostPort, timeoutMs: number): Promise<true | string> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: address.host, port: address.port ?? 5347 });
+    const done = (result: true | string) => {
+      socket.destroy();
+      resolve(result);
+    };
+    socket.setTimeout(timeoutMs, () => done(`no answer within ${timeoutMs} ms`));
+    socket.once("connect", () => done(true));
+    socket.once("error", (err: NodeJS.ErrnoException) => done(err.code === "ECONNREFUSED" ? "connection refused" : err.code ?? err.message));
+  });
+}

@@ -1,0 +1,51 @@
+import { CxfrError } from "../errors.ts";
+
+export interface OutputOptions {
+  json: boolean;
+  quiet: boolean;
+  tty: boolean;
+}
+
+/** Where commands write: JSON lines for scripts, tables and progress for people. Errors go to stderr, one line. */
+export class Output {
+  constructor(
+    readonly options: OutputOptions,
+    private readonly stdout: NodeJS.WritableStream = process.stdout,
+    private readonly stderr: NodeJS.WritableStream = process.stderr,
+  ) {}
+
+  /** Machine output is chosen by --json, or when stdout is not a terminal. */
+  get machine(): boolean {
+    return this.options.json || !this.options.tty;
+  }
+
+  event(record: Record<string, unknown>): void {
+    this.stdout.write(`${JSON.stringify(record)}\n`);
+  }
+
+  line(text: string): void {
+    if (!this.options.quiet) this.stdout.write(`${text}\n`);
+  }
+
+  table(columns: string[], rows: string[][]): void {
+    const widths = columns.map((c, i) => Math.max(c.length, ...rows.map((r) => (r[i] ?? "").length)));
+    const format = (cells: string[]) => cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join("  ").trimEnd();
+    this.stdout.write(`${format(columns)}\n`);
+    for (const row of rows) this.stdout.write(`${format(row)}\n`);
+  }
+
+  warn(text: string): void {
+    if (!this.options.quiet) this.stderr.write(`cxfr: ${text}\n`);
+  }
+
+  error(err: unknown): number {
+    const exitCode = err instanceof CxfrError ? err.exitCode : 1;
+    const message = err instanceof Error ? err.message : String(err);
+    this.stderr.write(`cxfr: error: ${firstLine(message)}\n`);
+    return exitCode;
+  }
+}
+
+function firstLine(text: string): string {
+  return text.split("\n", 1)[0] ?? "";
+}

@@ -1,0 +1,223 @@
+import { readFileSync } from "node:fs";
+import { parse as parseYaml } from "yaml";
+import { InputError } from "./errors.ts";
+import { Secret } from "./secret.ts";
+import { parseHostPort, type HostPort } from "./xmpp/address.ts";
+import { parseJid } from "./xmpp/jid.ts";
+import { parseDuration } from "./input.ts";
+
+export type FromMode = "domain" | "component" | "auto";
+export type ServerKindSetting = "auto" | "prosody" | "ejabberd" | "generic";
+
+export interface AdminAccount {
+  jid: string;
+  password: Secret;
+}
+
+export interface NodeConfig {
+  name: string;
+  server: HostPort;
+  component: string;
+  secret: Secret;
+  /** Where clients are sent to reach this node (the transfer target when draining to it). */
+  public?: HostPort;
+  kind: ServerKindSetting;
+  /** c2s admin account, for servers that will not treat a component as admin. */
+  admin?: AdminAccount;
+}
+
+export interface Config {
+  domain: string;
+  from: FromMode;
+  nodes: NodeConfig[];
+  iqTimeoutMs: number;
+  journal: string;
+  api: { url?: string; listen: string; token?: Secret };
+  /** Raw pacing defaults from the file; jobs validate them with their own flags. */
+  pacing: Record<string, unknown>;
+}
+
+export interface ConfigSources {
+  file?: string;
+  env: NodeJS.ProcessEnv;
+  flags?: { from?: string; kind?: string };
+}
+
+type Raw = Record<string, unknown>;
+
+const FROM_MODES: readonly FromMode[] = ["domain", "component", "auto"];
+const KINDS: readonly ServerKindSetting[] = ["auto", "prosody", "ejabberd", "generic"];
+
+/** Flags win over environment, environment over the file. Every error names the field it is about. */
+export function loadConfig(sources: ConfigSources): Config {
+  const { env } = sources;
+  const file = sources.file ? readConfigFile(sources.file) : {};
+  const fileNodes = readNodeList(file);
+
+  const domainSource = env.CXFR_DOMAIN !== undefined ? "CXFR_DOMAIN" : "domain";
+  const domainValue = env.CXFR_DOMAIN ?? file.domain;
+  const fromSource = sources.flags?.from !== undefined ? "--from" : env.CXFR_FROM !== undefined ? "CXFR_FROM" : "from";
+  const fromValue = sources.flags?.from ?? env.CXFR_FROM ?? file.from ?? "auto";
+
+  const nodes = fileNodes.map((raw, i) => readNode(raw, `nodes[${i}]`));
+  applyEnvNode(nodes, env, fileNodes.length > 0);
+  if (sources.flags?.kind !== undefined) for (const node of nodes) node.kind = oneOf(sources.flags.kind, KINDS, "--kind");
+  if (nodes.length === 0) throw new InputError("CXFR_SERVER", "no node configured: set CXFR_SERVER, CXFR_COMPONENT and CXFR_COMPONENT_SECRET, or pass --config FILE");
+  uniqueNames(nodes);
+
+  const api = (file.api ?? {}) as Raw;
+  const token = env.CXFR_API_TOKEN !== undefined ? new Secret(env.CXFR_API_TOKEN) : api.token_file !== undefined ? readSecretFile(String(api.token_file), "api.token_file") : undefined;
+  return {
+    domain: requireDomain(domainValue, domainSource),
+    from: oneOf(fromValue, FROM_MODES, fromSource),
+    nodes,
+    iqTimeoutMs: file.iq_timeout !== undefined ? parseDuration(file.iq_timeout as string, "iq_timeout") : 15_000,
+    journal: String(env.CXFR_JOURNAL ?? file.journal ?? "./cxfr.db"),
+    api: {
+      ...(env.CXFR_API !== undefined ? { url: env.CXFR_API } : {}),
+      listen: String(api.listen ?? "127.0.0.1:5380"),
+      ...(token ? { token } : {}),
+    },
+    pacing: (file.pacing ?? {}) as Raw,
+  };
+}
+
+/** The node a command acts on: --node NAME, or the only configured node. */
+export function selectNode(config: Config, name: string | undefined): NodeConfig {
+  if (name === undefined) {
+    if (config.nodes.length === 1) return config.nodes[0] as NodeConfig;
+    throw new InputError("--node", `several nodes are configured (${config.nodes.map((n) => n.name).join(", ")}): say which one with --node`);
+  }
+  const node = config.nodes.find((n) => n.name === name);
+  if (!node) throw new InputError("--node", `no node named "${name}" (configured: ${config.nodes.map((n) => n.name).join(", ")})`);
+  return node;
+}
+
+function readConfigFile(path: string): Raw {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new InputError("--config", `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(text);
+  } catch (err) {
+    const line = (err as { linePos?: Array<{ line: number }> }).linePos?.[0]?.line;
+    throw new InputError("--config", `${path} is not valid YAML${line ? ` (line ${line})` : ""}`);
+  }
+  if (parsed === null || parsed === undefined) return {};
+  if (typeof parsed !== "object" || Array.isArray(parsed)) throw new InputError("--config", `${path} must hold a YAML mapping`);
+  return parsed as Raw;
+}
+
+function readNodeList(file: Raw): Raw[] {
+  if (file.nodes === undefined) return [];
+  if (!Array.isArray(file.nodes)) throw new InputError("nodes", "must be a list");
+  return file.nodes.map((n, i) => {
+    if (typeof n !== "object" || n === null || Array.isArray(n)) throw new InputError(`nodes[${i}]`, "must be a mapping");
+    return n as Raw;
+  });
+}
+
+function readNode(raw: Raw, at: string): NodeConfig {
+  const name = raw.name === undefined ? undefined : String(raw.name);
+  if (name !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(name)) throw new InputError(`${at}.name`, "use 1-64 letters, digits, '.', '_' or '-'");
+  const secret = raw.secret !== undefined ? new Secret(String(raw.secret)) : raw.secret_file !== undefined ? readSecretFile(String(raw.secret_file), `${at}.secret_file`) : undefined;
+  if (!secret) throw new InputError(`${at}.secret_file`, "missing: the component secret is required");
+  return {
+    name: name ?? `node${at.replace(/\D/g, "")}`,
+    server: parseHostPort(requireString(raw.server, `${at}.server`), `${at}.server`),
+    component: requireDomain(raw.component, `${at}.component`),
+    secret,
+    ...(raw.public !== undefined ? { public: parseHostPort(requireString(raw.public, `${at}.public`), `${at}.public`) } : {}),
+    kind: oneOf(raw.kind ?? "auto", KINDS, `${at}.kind`),
+    ...(raw.admin !== undefined ? { admin: readAdmin(raw.admin, `${at}.admin`) } : {}),
+  };
+}
+
+function readAdmin(raw: unknown, at: string): AdminAccount {
+  if (typeof raw !== "object" || raw === null) throw new InputError(at, "must be a mapping with jid and password_file");
+  const admin = raw as Raw;
+  const jid = requireString(admin.jid, `${at}.jid`);
+  parseJid(jid, `${at}.jid`);
+  const password = admin.password !== undefined ? new Secret(String(admin.password)) : readSecretFile(requireString(admin.password_file, `${at}.password_file`), `${at}.password_file`);
+  return { jid, password };
+}
+
+/** CXFR_* variables describe one node: they override the node named CXFR_NODE (or the first one), or create it. */
+function applyEnvNode(nodes: NodeConfig[], env: NodeJS.ProcessEnv, hasFileNodes: boolean): void {
+  const touched = ["CXFR_SERVER", "CXFR_COMPONENT", "CXFR_COMPONENT_SECRET", "CXFR_COMPONENT_SECRET_FILE", "CXFR_PUBLIC", "CXFR_KIND", "CXFR_ADMIN_JID"].some((k) => env[k] !== undefined);
+  if (!touched) return;
+  const name = env.CXFR_NODE ?? (hasFileNodes ? nodes[0]?.name : "default") ?? "default";
+  let node = nodes.find((n) => n.name === name);
+  if (!node) {
+    const secret = envSecret(env, "CXFR_COMPONENT_SECRET");
+    if (!secret) throw new InputError("CXFR_COMPONENT_SECRET", "missing: set CXFR_COMPONENT_SECRET or CXFR_COMPONENT_SECRET_FILE");
+    node = {
+      name,
+      server: parseHostPort(requireString(env.CXFR_SERVER, "CXFR_SERVER"), "CXFR_SERVER"),
+      component: requireDomain(env.CXFR_COMPONENT, "CXFR_COMPONENT"),
+      secret,
+      kind: "auto",
+    };
+    nodes.push(node);
+  } else {
+    if (env.CXFR_SERVER !== undefined) node.server = parseHostPort(env.CXFR_SERVER, "CXFR_SERVER");
+    if (env.CXFR_COMPONENT !== undefined) node.component = requireDomain(env.CXFR_COMPONENT, "CXFR_COMPONENT");
+    const secret = envSecret(env, "CXFR_COMPONENT_SECRET");
+    if (secret) node.secret = secret;
+  }
+  if (env.CXFR_PUBLIC !== undefined) node.public = parseHostPort(env.CXFR_PUBLIC, "CXFR_PUBLIC");
+  if (env.CXFR_KIND !== undefined) node.kind = oneOf(env.CXFR_KIND, KINDS, "CXFR_KIND");
+  if (env.CXFR_ADMIN_JID !== undefined) {
+    parseJid(env.CXFR_ADMIN_JID, "CXFR_ADMIN_JID");
+    const password = envSecret(env, "CXFR_ADMIN_PASSWORD");
+    if (!password) throw new InputError("CXFR_ADMIN_PASSWORD", "missing: CXFR_ADMIN_JID needs CXFR_ADMIN_PASSWORD or CXFR_ADMIN_PASSWORD_FILE");
+    node.admin = { jid: env.CXFR_ADMIN_JID, password };
+  }
+}
+
+function envSecret(env: NodeJS.ProcessEnv, name: string): Secret | undefined {
+  if (env[name] !== undefined) return new Secret(env[name] as string);
+  const file = env[`${name}_FILE`];
+  return file !== undefined ? readSecretFile(file, `${name}_FILE`) : undefined;
+}
+
+function readSecretFile(path: string, field: string): Secret {
+  try {
+    const value = readFileSync(path, "utf8").replace(/\r?\n$/, "");
+    if (value === "") throw new InputError(field, `${path} is empty`);
+    return new Secret(value);
+  } catch (err) {
+    if (err instanceof InputError) throw err;
+    throw new InputError(field, `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? "error"}`);
+  }
+}
+
+function requireString(value: unknown, field: string): string {
+  if (value === undefined || value === null || value === "") throw new InputError(field, "missing");
+  if (typeof value !== "string" && typeof value !== "number") throw new InputError(field, "must be a string");
+  return String(value);
+}
+
+function requireDomain(value: unknown, field: string): string {
+  const text = requireString(value, field);
+  const jid = parseJid(text, field);
+  if (jid.local !== undefined || jid.resource !== undefined) throw new InputError(field, `"${text}" must be a bare domain, not a JID`);
+  return jid.domain;
+}
+
+function oneOf<T extends string>(value: unknown, allowed: readonly T[], field: string): T {
+  if (typeof value === "string" && (allowed as readonly string[]).includes(value)) return value as T;
+  throw new InputError(field, `must be one of ${allowed.join(", ")} (got "${String(value)}")`);
+}
+
+function uniqueNames(nodes: NodeConfig[]): void {
+  const seen = new Set<string>();
+  for (const [i, node] of nodes.entries()) {
+    if (seen.has(node.name)) throw new InputError(`nodes[${i}].name`, `duplicate node name "${node.name}"`);
+    seen.add(node.name);
+  }
+}

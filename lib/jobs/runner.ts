@@ -1,0 +1,306 @@
+import { randomBytes } from "node:crypto";
+import { ConnectError, InterruptedError, StanzaError, TimeoutError } from "../errors.ts";
+import type { Link } from "../link/link.ts";
+import type { ServerAdmin } from "../servers/server-admin.ts";
+import type { LiveSession } from "../xmpp/admin.ts";
+import { formatHostPort } from "../xmpp/address.ts";
+import { buildTransferIq } from "../xmpp/transfer.ts";
+import { summarize, type JobSummary, type Outcome, type SessionRecord } from "./outcomes.ts";
+import { Pacer, realClock, type PacingOptions } from "./pacer.ts";
+import { chooseTarget, type Target } from "./targets.ts";
+
+export interface JobEvent {
+  event: string;
+  [key: string]: unknown;
+}
+
+export interface TransferJobOptions {
+  kind: "drain" | "transfer";
+  node: string;
+  link: Link;
+  admin: ServerAdmin;
+  /** Users' domain: the `from` of packets in domain mode and the default `<domain>`. */
+  domain: string;
+  packetDomain?: string;
+  from: "domain" | "component";
+  targets: Target[];
+  /** Which live sessions the job takes on. */
+  selects: (session: LiveSession) => boolean;
+  pacing: PacingOptions;
+  waitMs: number;
+  graceMs: number;
+  deadlineMs?: number;
+  fallback: "kick" | "none";
+  follow: boolean;
+  announce?: string;
+  dryRun: boolean;
+  scanIntervalMs?: number;
+  /** How long a kicked session may still be listed before the kick counts as failed. */
+  kickSettleMs?: number;
+  signal: AbortSignal;
+  onEvent: (event: JobEvent) => void;
+}
+
+interface Active {
+  record: SessionRecord;
+  graceEnds: number;
+  kickState: "none" | "queued" | "done";
+}
+
+/**
+ * Runs a transfer job: scan → pace → send → observe → fall back. A session counts as moved only when
+ * a later scan no longer lists it. Survives link drops: nothing is re-sent, the job waits for the link.
+ */
+export class TransferJob {
+  readonly id = `j-${randomBytes(4).toString("hex")}`;
+  readonly records = new Map<string, SessionRecord>();
+  private readonly queue: SessionRecord[] = [];
+  private readonly active = new Map<string, Active>();
+  private readonly pacer: Pacer;
+  private readonly startedAt = Date.now();
+  private lastScan = new Map<string, LiveSession>();
+  private finished = false;
+
+  constructor(private readonly o: TransferJobOptions) {
+    this.pacer = new Pacer(o.pacing);
+  }
+
+  summary(): JobSummary {
+    return summarize(this.id, this.o.kind, this.records.values(), Date.now() - this.startedAt);
+  }
+
+  async run(): Promise<JobSummary> {
+    const o = this.o;
+    this.emit({ event: "started", kind: o.kind, node: o.node, targets: o.targets.map((t) => formatHostPort(t.address)), from: o.from, dry_run: o.dryRun });
+    const first = await this.scan();
+    this.takeOn(first);
+    if (o.dryRun) {
+      for (const record of this.queue) this.emit({ event: "planned", jid: record.jid, target: record.target });
+      const summary = this.summary();
+      return { ...summary, remaining: 0, targeted: this.queue.length };
+    }
+    if (o.announce) {
+      await o.admin.announce(o.announce, "Service maintenance");
+      this.emit({ event: "announced" });
+    }
+    if (o.waitMs > 0) {
+      this.emit({ event: "waiting", ms: o.waitMs });
+      await realClock.sleep(o.waitMs, o.signal).catch(() => undefined);
+    }
+    const observer = this.observe();
+    try {
+      await this.sendAll();
+    } catch (err) {
+      if (!(err instanceof InterruptedError)) throw err;
+    }
+    await observer;
+    for (const record of this.records.values()) if (!record.outcome) this.settle(record, "remaining", o.signal.aborted ? "cancelled" : "deadline");
+    const summary = this.summary();
+    this.emit({ event: "summary", ...summary });
+    return summary;
+  }
+
+  private get deadlinePassed(): boolean {
+    return this.o.deadlineMs !== undefined && Date.now() - this.startedAt >= this.o.deadlineMs;
+  }
+
+  private get stopping(): boolean {
+    return this.o.signal.aborted || this.deadlinePassed;
+  }
+
+  /** Sends packets in order, paced, until the queue is drained and the observer says the job is complete. */
+  private async sendAll(): Promise<void> {
+    while (!this.finished) {
+      if (this.stopping) return;
+      const record = this.queue.shift();
+      if (!record) {
+        await realClock.sleep(50, this.o.signal);
+        continue;
+      }
+      if (!this.lastScan.has(record.jid)) {
+        this.settle(record, "skipped", "gone before its turn");
+        continue;
+      }
+      await this.pacer.slot(this.o.signal);
+      await this.pacer.token(this.o.signal);
+      await this.o.link.waitOnline(this.remainingMs()).catch(() => undefined);
+      if (this.stopping) {
+        this.pacer.release();
+        this.queue.unshift(record);
+        return;
+      }
+      await this.sendPacket(record);
+    }
+  }
+
+  private async sendPacket(record: SessionRecord): Promise<void> {
+    const o = this.o;
+    const target = this.o.targets.find((t) => t.label === record.target) as Target;
+    const iq = buildTransferIq({
+      to: record.jid,
+      from: o.from === "domain" ? o.domain : o.link.component,
+      domain: o.packetDomain ?? o.domain,
+      server: target.address,
+    });
+    record.sentAt = Date.now();
+    const active: Active = { record, graceEnds: record.sentAt + o.graceMs, kickState: "none" };
+    this.active.set(record.jid, active);
+    if (o.from === "domain") {
+      // Replies to the domain go to the server, which drops them: only observation tells.
+      try {
+        await o.link.send(iq);
+      } catch {
+        return this.unsend(record);
+      }
+      this.emit({ event: "sent", jid: record.jid, target: formatHostPort(target.address) });
+      return;
+    }
+    const reply = o.link.request(iq, o.graceMs);
+    this.emit({ event: "sent", jid: record.jid, target: formatHostPort(target.address) });
+    reply.then(
+      () => this.noteReply(active, "acked"),
+      (err: unknown) => {
+        if (err instanceof StanzaError) return this.noteReply(active, "rejected", err.condition);
+        if (err instanceof ConnectError && err.code === "link_down") return this.unsend(record);
+        if (err instanceof TimeoutError || err instanceof ConnectError) return this.noteReply(active, "no-reply");
+      },
+    );
+  }
+
+  /** The link was down before the packet went out: it was never sent, so it may go again. */
+  private unsend(record: SessionRecord): void {
+    delete record.sentAt;
+    this.active.delete(record.jid);
+    this.pacer.release();
+    this.queue.unshift(record);
+  }
+
+  private noteReply(active: Active, reply: SessionRecord["reply"], condition?: string): void {
+    const record = active.record;
+    if (record.outcome || record.reply) return;
+    record.reply = reply;
+    if (condition) record.replyCondition = condition;
+    this.emit({ event: reply as string, jid: record.jid, ...(condition ? { condition } : {}) });
+    // A client that answers with an error does not support transfers: no point waiting out the grace.
+    if (reply === "rejected") active.graceEnds = Date.now();
+  }
+
+  /** Scans the node until the job is complete; settles moved/kicked, picks up newcomers, triggers fallbacks. */
+  private async observe(): Promise<void> {
+    const interval = this.o.scanIntervalMs ?? 1000;
+    while (!this.finished) {
+      await realClock.sleep(interval, this.o.signal).catch(() => undefined);
+      let sessions: Map<string, LiveSession>;
+      try {
+        sessions = await this.scan();
+      } catch (err) {
+        if (!(err instanceof ConnectError || err instanceof TimeoutError)) throw err;
+        this.emit({ event: "link", state: "down", reason: err.message });
+        await this.o.link.waitOnline(this.remainingMs()).catch(() => undefined);
+        if (this.o.link.state === "online") this.emit({ event: "link", state: "up" });
+        if (this.o.signal.aborted || this.deadlinePassed) this.finished = true;
+        continue;
+      }
+      this.settleDeparted(sessions);
+      if (!this.stopping) {
+        if (this.o.follow) this.takeOn(sessions);
+        this.fallBack();
+      }
+      const idle = this.queue.length === 0 && this.active.size === 0;
+      if (idle || (this.stopping && this.active.size === 0) || (this.o.signal.aborted && this.graceOver())) this.finished = true;
+    }
+  }
+
+  private graceOver(): boolean {
+    const now = Date.now();
+    return [...this.active.values()].every((a) => a.graceEnds <= now);
+  }
+
+  private settleDeparted(sessions: Map<string, LiveSession>): void {
+    const now = Date.now();
+    for (const [jid, active] of this.active) {
+      const record = active.record;
+      if (!sessions.has(jid)) {
+        this.finish(active, active.kickState === "done" ? "kicked" : "moved");
+      } else if (active.kickState === "done" && now - (record.kickAt ?? now) > (this.o.kickSettleMs ?? 15_000)) {
+        this.finish(active, "failed", "still online after the kick");
+      }
+    }
+  }
+
+  private fallBack(): void {
+    const now = Date.now();
+    for (const active of this.active.values()) {
+      if (active.kickState !== "none" || active.graceEnds > now) continue;
+      if (this.o.fallback === "none") {
+        this.finish(active, "remaining", "did not move within the grace period");
+        continue;
+      }
+      active.kickState = "queued";
+      void this.kick(active);
+    }
+  }
+
+  private async kick(active: Active): Promise<void> {
+    const record = active.record;
+    try {
+      await this.pacer.token(this.o.signal);
+      await this.o.admin.endSession(record.jid);
+      record.kickAt = Date.now();
+      active.kickState = "done";
+      this.emit({ event: "kick", jid: record.jid });
+    } catch (err) {
+      if (err instanceof InterruptedError) return;
+      if (err instanceof ConnectError || err instanceof TimeoutError) {
+        active.kickState = "none"; // retried on the next scan once the link is back
+        return;
+      }
+      this.finish(active, "failed", `kick refused: ${(err as Error).message}`);
+    }
+  }
+
+  private finish(active: Active, outcome: Outcome, reason?: string): void {
+    this.active.delete(active.record.jid);
+    this.pacer.release();
+    this.settle(active.record, outcome, reason);
+  }
+
+  private settle(record: SessionRecord, outcome: Outcome, reason?: string): void {
+    if (record.outcome) return;
+    record.outcome = outcome;
+    record.outcomeAt = Date.now();
+    if (reason) record.reason = reason;
+    this.emit({ event: outcome, jid: record.jid, ...(reason ? { reason } : {}), ...(record.sentAt ? { after_ms: record.outcomeAt - record.sentAt } : {}) });
+  }
+
+  private async scan(): Promise<Map<string, LiveSession>> {
+    const sessions = await this.o.admin.listSessions();
+    this.lastScan = new Map(sessions.map((s) => [s.jid, s]));
+    this.emit({ event: "scan", sessions: sessions.length });
+    return this.lastScan;
+  }
+
+  /** Queues every selected session not yet handled; a JID seen again after it settled is a new login and is taken on again. */
+  private takeOn(sessions: Map<string, LiveSession>): void {
+    for (const session of sessions.values()) {
+      if (!this.o.selects(session)) continue;
+      const known = this.records.get(session.jid);
+      if (known && (!known.outcome || known.outcome === "remaining" || Date.now() - (known.outcomeAt ?? 0) < 2 * (this.o.scanIntervalMs ?? 1000))) continue;
+      const key = known ? `${session.jid}#${Date.now()}` : session.jid;
+      const target = chooseTarget(session.bare, this.o.targets);
+      const record: SessionRecord = { jid: session.jid, bare: session.bare, target: target.label };
+      if (known) this.records.set(key, known);
+      this.records.set(session.jid, record);
+      this.queue.push(record);
+    }
+  }
+
+  private remainingMs(): number {
+    if (this.o.deadlineMs === undefined) return 24 * 3600_000;
+    return Math.max(0, this.o.deadlineMs - (Date.now() - this.startedAt));
+  }
+
+  private emit(event: JobEvent): void {
+    this.o.onEvent({ ts: new Date().toISOString(), job: this.id, ...event });
+  }
+}

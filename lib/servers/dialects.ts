@@ -1,0 +1,56 @@
+import { AdminNode } from "../xmpp/admin.ts";
+
+export type ServerKind = "prosody" | "ejabberd" | "generic";
+
+/** How a server lists live sessions with their resources. */
+export type SessionListing =
+  | "online-users-details" // XEP-0133 get-online-users-list with Prosody's `details` field
+  | "disco-online-users" // disco#items node 'online users' (ejabberd): full JIDs
+  | "online-users-then-stats"; // XEP-0133 bare list, then user-stats per account
+
+/** Everything that differs between servers, as data. Field names come from the servers' forms (see shared/research). */
+export interface Dialect {
+  kind: ServerKind;
+  sessionListing: SessionListing;
+  endSessionField: string;
+  announceBodyField: string;
+  /** Server text for how to make the component an admin. */
+  adminSnippet: (component: string) => string;
+  /** Server text for allowing stanzas from the users' domain. */
+  fromDomainSnippet: (component: string) => string;
+}
+
+export const dialects: Record<ServerKind, Dialect> = {
+  prosody: {
+    kind: "prosody",
+    sessionListing: "online-users-details",
+    endSessionField: "accountjids",
+    announceBodyField: "announcement",
+    adminSnippet: (c) => `prosody.cfg.lua, global section: admins = { "${c}" }  (plus modules "adhoc", "admin_adhoc", "announce")`,
+    fromDomainSnippet: (c) => `prosody.cfg.lua: Component "${c}" ... validate_from_addresses = false`,
+  },
+  ejabberd: {
+    kind: "ejabberd",
+    sessionListing: "disco-online-users",
+    endSessionField: "accountjid",
+    announceBodyField: "body",
+    adminSnippet: (c) => `ejabberd.yml: acl: { admin: { server: [${c}] } } and access_rules: { configure: { allow: admin }, announce: { allow: admin } }  (modules mod_adhoc, mod_configure, mod_announce)`,
+    fromDomainSnippet: () => `ejabberd.yml: on the ejabberd_service listener: check_from: false`,
+  },
+  generic: {
+    kind: "generic",
+    sessionListing: "online-users-then-stats",
+    endSessionField: "accountjids",
+    announceBodyField: "announcement",
+    adminSnippet: (c) => `grant ${c} the server's admin rights for XEP-0133 commands`,
+    fromDomainSnippet: (c) => `allow component ${c} to send stanzas from the users' domain`,
+  },
+};
+
+/** Admin commands cxfr uses, and what for. */
+export const neededCommands = [
+  { node: AdminNode.endUserSession, purpose: "end sessions (fallback kick)", required: true },
+  { node: AdminNode.onlineUsersList, purpose: "list online users", required: false },
+  { node: AdminNode.userStats, purpose: "per-user resources", required: false },
+  { node: AdminNode.announce, purpose: "announce before a drain", required: false },
+] as const;

@@ -1,0 +1,117 @@
+import type { Element } from "@xmpp/xml";
+import { fieldValues, type DataForm } from "./forms.ts";
+
+/** XEP-0133 Service Administration: command nodes, FORM_TYPE and the field names both servers use. */
+const ADMIN = "http://jabber.org/protocol/admin";
+export const ADMIN_FORM_TYPE = ADMIN;
+
+export const AdminNode = {
+  onlineUsersList: `${ADMIN}#get-online-users-list`,
+  endUserSession: `${ADMIN}#end-user-session`,
+  userStats: `${ADMIN}#user-stats`,
+  announce: `${ADMIN}#announce`,
+  addUser: `${ADMIN}#add-user`,
+} as const;
+
+export const AdminField = {
+  onlineUserJids: "onlineuserjids",
+  maxItems: "max_items",
+  details: "details",
+  /** Prosody's end-user-session: jid-multi. */
+  accountJids: "accountjids",
+  /** ejabberd's end-user-session and both servers' user-stats: jid-single. */
+  accountJid: "accountjid",
+  onlineResources: "onlineresources",
+  ipAddresses: "ipaddresses",
+  subject: "subject",
+  /** Prosody's announce body field. */
+  announcement: "announcement",
+  /** ejabberd's announce body field. */
+  body: "body",
+} as const;
+
+export const NS_DISCO_ITEMS = "http://jabber.org/protocol/disco#items";
+/** ejabberd's disco#items node listing every session as a full JID. */
+export const ONLINE_USERS_DISCO_NODE = "online users";
+
+export interface LiveSession {
+  jid: string;
+  bare: string;
+  resource: string;
+  ip?: string;
+  show?: string;
+  priority?: number;
+}
+
+/**
+ * One Prosody detail line without its " - " prefix: `<resource>: <show>(<priority>|-), IP: [<ip>]`.
+ * The greedy resource group makes the split fall on the last ": " before the show token, so resources may
+ * themselves contain ": ".
+ */
+const PROSODY_DETAIL = /^(.+): ([^\s()]+)\((-?\d+|-)\), IP: \[([^\]]*)\]$/;
+const DETAIL_PREFIX = " - ";
+
+function prosodySession(bare: string, detail: string): LiveSession | undefined {
+  const match = PROSODY_DETAIL.exec(detail);
+  if (!match) {
+    // Unknown layout: keep the session visible with what can be read safely.
+    const lastSeparator = detail.lastIndexOf(": ");
+    const resource = lastSeparator > 0 ? detail.slice(0, lastSeparator) : "";
+    return resource ? { jid: `${bare}/${resource}`, bare, resource } : undefined;
+  }
+  const [, resource = "", show = "", priority = "-", ip = ""] = match;
+  return {
+    jid: `${bare}/${resource}`,
+    bare,
+    resource,
+    // Prosody prints "unknown" when the session has no address.
+    ...(ip !== "" && ip !== "unknown" && { ip }),
+    show,
+    ...(priority !== "-" && { priority: Number(priority) }),
+  };
+}
+
+/**
+ * Prosody's get-online-users-list with details=1: a bare JID line, then one " - res: show(prio), IP: [ip]" line
+ * per session. `unavailable(-)` is a session that sent no presence (priority stays undefined).
+ */
+export function parseProsodyOnlineUsers(form: DataForm): LiveSession[] {
+  const lines = fieldValues(form, AdminField.onlineUserJids).flatMap((value) => value.split(/\r?\n/));
+  const sessions: LiveSession[] = [];
+  let bare: string | undefined;
+  for (const line of lines) {
+    if (!line.startsWith(DETAIL_PREFIX)) {
+      bare = line.trim() || undefined;
+      continue;
+    }
+    const session = bare && prosodySession(bare, line.slice(DETAIL_PREFIX.length));
+    if (session) sessions.push(session);
+  }
+  return sessions;
+}
+
+/** ejabberd's disco#items node "online users" (the `<query/>` or the `<iq/>` around it): one full JID per item. */
+export function parseDiscoOnlineUsers(query: Element): LiveSession[] {
+  const items = query.name === "iq" ? (query.getChild("query", NS_DISCO_ITEMS)?.getChildren("item") ?? []) : query.getChildren("item");
+  const sessions: LiveSession[] = [];
+  for (const item of items) {
+    const jid: unknown = item.attrs.jid;
+    if (typeof jid !== "string") continue;
+    const slash = jid.indexOf("/");
+    // Bare items (the "all users" node) name accounts, not sessions.
+    if (slash <= 0 || slash === jid.length - 1) continue;
+    sessions.push({ jid, bare: jid.slice(0, slash), resource: jid.slice(slash + 1) });
+  }
+  return sessions;
+}
+
+/**
+ * user-stats: resource names and addresses, one per session in the same order. Addresses are as the server
+ * wrote them: Prosody gives the IP, ejabberd `ip:port`.
+ */
+export function parseUserStats(form: DataForm): { resources: string[]; ips: string[] } {
+  return {
+    resources: fieldValues(form, AdminField.onlineResources),
+    ips: fieldValues(form, AdminField.ipAddresses),
+  };
+}

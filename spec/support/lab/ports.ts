@@ -1,0 +1,67 @@
+import { createServer, connect } from "node:net";
+import { sleep } from "./processes.ts";
+
+// Ports handed out by this process; never handed out twice, so parallel lab servers cannot collide.
+const given = new Set<number>();
+
+/** A currently free TCP port on 127.0.0.1 (bind to port 0, read it, close). */
+export async function freePort(): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const srv = createServer();
+      srv.unref();
+      srv.once("error", reject);
+      srv.listen({ host: "127.0.0.1", port: 0, exclusive: true }, () => {
+        const addr = srv.address();
+        const p = typeof addr === "object" && addr ? addr.port : 0;
+        srv.close(() => resolve(p));
+      });
+    });
+    if (port > 0 && !given.has(port)) {
+      given.add(port);
+      return port;
+    }
+  }
+  throw new Error("freePort: no free port found on 127.0.0.1");
+}
+
+/** True if something accepts a TCP connection on 127.0.0.1:port. */
+export function portOpen(port: number, timeoutMs = 500): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = connect({ host: "127.0.0.1", port });
+    const done = (ok: boolean): void => {
+      clearTimeout(timer);
+      sock.removeAllListeners();
+      sock.on("error", () => undefined);
+      sock.destroy();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => done(false), timeoutMs);
+    sock.once("connect", () => done(true));
+    sock.once("error", () => done(false));
+  });
+}
+
+/**
+ * Polls until every port accepts TCP. Rejects on timeout, or as soon as alive() says the server
+ * process died (its message then carries the log tail from diagnose()).
+ */
+export async function waitForPorts(
+  ports: number[],
+  opts: { timeoutMs: number; alive: () => boolean; what: string; diagnose: () => string },
+): Promise<void> {
+  const deadline = Date.now() + opts.timeoutMs;
+  let pending = [...ports];
+  for (;;) {
+    const open = await Promise.all(pending.map((p) => portOpen(p)));
+    pending = pending.filter((_, i) => !open[i]);
+    if (pending.length === 0) return;
+    if (!opts.alive()) {
+      throw new Error(`${opts.what} exited before listening on ${pending.join(", ")}\n${opts.diagnose()}`);
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`${opts.what} not listening on ${pending.join(", ")} after ${opts.timeoutMs} ms\n${opts.diagnose()}`);
+    }
+    await sleep(25);
+  }
+}

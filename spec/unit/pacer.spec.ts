@@ -1,0 +1,79 @@
+import { expect } from "chai";
+import { Pacer, type Clock } from "../../lib/jobs/pacer.ts";
+
+/** A clock that only moves when someone sleeps, so the spec measures the pacer, not the machine. */
+function fakeClock(): Clock & { t: number } {
+  const clock = {
+    t: 0,
+    now: () => clock.t,
+    sleep: async (ms: number) => {
+      clock.t += ms;
+    },
+  };
+  return clock;
+}
+
+function maxInAnyWindow(times: number[], windowMs: number): number {
+  let best = 0;
+  for (let i = 0; i < times.length; i++) {
+    const start = times[i] as number;
+    best = Math.max(best, times.filter((t) => t >= start && t < start + windowMs).length);
+  }
+  return best;
+}
+
+describe("Pacer", () => {
+  it("never exceeds rate + burst in any one-second window", async () => {
+    const clock = fakeClock();
+    const pacer = new Pacer({ rate: 10, burst: 5, jitter: 0.3, maxInFlight: 1000 }, clock);
+    const times: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      await pacer.token();
+      times.push(clock.t);
+    }
+    expect(maxInAnyWindow(times, 1000)).to.be.at.most(15);
+    // and it does not crawl: 100 tokens at 10/s take about 10 s (jitter stretches up to 30%)
+    expect(clock.t).to.be.within(9000, 13500);
+  });
+
+  it("lets the first burst go at once", async () => {
+    const clock = fakeClock();
+    const pacer = new Pacer({ rate: 1, burst: 4, jitter: 0, maxInFlight: 10 }, clock);
+    for (let i = 0; i < 4; i++) await pacer.token();
+    expect(clock.t).to.equal(0);
+    await pacer.token();
+    expect(clock.t).to.equal(1000);
+  });
+
+  it("does not wait at all when the rate is unlimited", async () => {
+    const clock = fakeClock();
+    const pacer = new Pacer({ rate: Infinity, burst: 1, jitter: 0, maxInFlight: 10 }, clock);
+    for (let i = 0; i < 1000; i++) await pacer.token();
+    expect(clock.t).to.equal(0);
+  });
+
+  it("holds the n+1-th transfer until one in flight is released", async () => {
+    const pacer = new Pacer({ rate: Infinity, burst: 1, jitter: 0, maxInFlight: 2 });
+    await pacer.slot();
+    await pacer.slot();
+    let third = false;
+    const waiting = pacer.slot().then(() => (third = true));
+    await new Promise((r) => setImmediate(r));
+    expect(third).to.equal(false);
+    pacer.release();
+    await waiting;
+    expect(third).to.equal(true);
+    expect(pacer.active).to.equal(2);
+  });
+
+  it("rejects waiting callers when the job is cancelled", async () => {
+    const pacer = new Pacer({ rate: 0.001, burst: 1, jitter: 0, maxInFlight: 1 });
+    const controller = new AbortController();
+    await pacer.token(controller.signal);
+    const pending = pacer.token(controller.signal);
+    controller.abort();
+    let error: unknown;
+    await pending.catch((e: unknown) => (error = e));
+    expect(error).to.have.property("exitCode", 130);
+  });
+});

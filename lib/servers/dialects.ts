@@ -1,4 +1,4 @@
-import { AdminNode } from "../xmpp/admin.ts";
+import { AdminField, AdminNode } from "../xmpp/admin.ts";
 
 export type ServerKind = "prosody" | "ejabberd" | "generic";
 
@@ -12,6 +12,8 @@ export type SessionListing =
 export interface Dialect {
   kind: ServerKind;
   sessionListing: SessionListing;
+  /** The listing lacks addresses: fetch them with user-stats when the caller wants details. */
+  addressesFromStats: boolean;
   endSessionField: string;
   announceBodyField: string;
   /** Server text for how to make the component an admin. */
@@ -24,24 +26,27 @@ export const dialects: Record<ServerKind, Dialect> = {
   prosody: {
     kind: "prosody",
     sessionListing: "online-users-details",
-    endSessionField: "accountjids",
-    announceBodyField: "announcement",
+    addressesFromStats: false,
+    endSessionField: AdminField.accountJids,
+    announceBodyField: AdminField.announcement,
     adminSnippet: (c) => `prosody.cfg.lua, global section: admins = { "${c}" }  (plus modules "adhoc", "admin_adhoc", "announce")`,
     fromDomainSnippet: (c) => `prosody.cfg.lua: Component "${c}" ... validate_from_addresses = false`,
   },
   ejabberd: {
     kind: "ejabberd",
     sessionListing: "disco-online-users",
-    endSessionField: "accountjid",
-    announceBodyField: "body",
+    addressesFromStats: true,
+    endSessionField: AdminField.accountJid,
+    announceBodyField: AdminField.body,
     adminSnippet: (c) => `ejabberd.yml: acl: { admin: { server: [${c}] } } and access_rules: { configure: { allow: admin }, announce: { allow: admin } }  (modules mod_adhoc, mod_configure, mod_announce)`,
     fromDomainSnippet: () => `ejabberd.yml: on the ejabberd_service listener: check_from: false`,
   },
   generic: {
     kind: "generic",
     sessionListing: "online-users-then-stats",
-    endSessionField: "accountjids",
-    announceBodyField: "announcement",
+    addressesFromStats: false,
+    endSessionField: AdminField.accountJids,
+    announceBodyField: AdminField.announcement,
     adminSnippet: (c) => `grant ${c} the server's admin rights for XEP-0133 commands`,
     fromDomainSnippet: (c) => `allow component ${c} to send stanzas from the users' domain`,
   },

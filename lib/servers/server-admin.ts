@@ -1,11 +1,10 @@
 import xml from "@xmpp/xml";
 import type { Element } from "@xmpp/xml";
-import { AdminNode, parseDiscoOnlineUsers, parseProsodyOnlineUsers, parseUserStats, type LiveSession } from "../xmpp/admin.ts";
+import { AdminField, AdminNode, NS_DISCO_ITEMS, ONLINE_USERS_DISCO_NODE, parseDiscoOnlineUsers, parseProsodyOnlineUsers, parseUserStats, type LiveSession } from "../xmpp/admin.ts";
 import { runCommand, NS_COMMANDS, type IqRequester } from "../xmpp/commands.ts";
 import { StanzaError } from "../errors.ts";
 import { dialects, type Dialect, type ServerKind } from "./dialects.ts";
 
-const NS_DISCO_ITEMS = "http://jabber.org/protocol/disco#items";
 const NS_VERSION = "jabber:iq:version";
 
 export interface ServerIdentity {
@@ -22,7 +21,13 @@ export class ServerAdmin {
     readonly dialect: Dialect,
   ) {}
 
-  async listSessions(): Promise<LiveSession[]> {
+  /** Every live session on the server. `details` adds addresses where the listing lacks them (one IQ per account). */
+  async listSessions(options: { details?: boolean } = {}): Promise<LiveSession[]> {
+    const sessions = await this.listPlain();
+    return options.details && this.dialect.addressesFromStats ? this.addAddresses(sessions) : sessions;
+  }
+
+  private listPlain(): Promise<LiveSession[]> {
     switch (this.dialect.sessionListing) {
       case "online-users-details":
         return this.listByDetails();
@@ -33,6 +38,29 @@ export class ServerAdmin {
     }
   }
 
+  private async addAddresses(sessions: LiveSession[]): Promise<LiveSession[]> {
+    const accounts = [...new Set(sessions.map((s) => s.bare))];
+    const addressOf = new Map<string, string>();
+    for (let i = 0; i < accounts.length; i += 32) {
+      await Promise.all(accounts.slice(i, i + 32).map(async (bare) => {
+        const stats = await this.userStats(bare).catch(() => undefined);
+        stats?.resources.forEach((resource, n) => {
+          const ip = stats.ips[n];
+          if (ip) addressOf.set(`${bare}/${resource}`, stripPort(ip));
+        });
+      }));
+    }
+    return sessions.map((s) => {
+      const ip = addressOf.get(s.jid);
+      return ip ? { ...s, ip } : s;
+    });
+  }
+
+  private async userStats(bare: string): Promise<{ resources: string[]; ips: string[] } | undefined> {
+    const stats = await runCommand(this.request, { to: this.domain, node: AdminNode.userStats, fields: { [AdminField.accountJid]: bare } });
+    return stats.form ? parseUserStats(stats.form) : undefined;
+  }
+
   async endSession(fullJid: string): Promise<void> {
     const field = this.dialect.endSessionField;
     await runCommand(this.request, { to: this.domain, node: AdminNode.endUserSession, fields: { [field]: field.endsWith("s") ? [fullJid] : fullJid } });
@@ -40,7 +68,7 @@ export class ServerAdmin {
 
   async announce(body: string, subject?: string): Promise<void> {
     const fields: Record<string, string> = { [this.dialect.announceBodyField]: body };
-    if (subject !== undefined) fields.subject = subject;
+    if (subject !== undefined) fields[AdminField.subject] = subject;
     await runCommand(this.request, { to: this.domain, node: AdminNode.announce, fields });
   }
 
@@ -51,27 +79,25 @@ export class ServerAdmin {
   }
 
   private async listByDetails(): Promise<LiveSession[]> {
-    const response = await runCommand(this.request, { to: this.domain, node: AdminNode.onlineUsersList, fields: { max_items: "all", details: true } });
+    const response = await runCommand(this.request, { to: this.domain, node: AdminNode.onlineUsersList, fields: { [AdminField.maxItems]: "all", [AdminField.details]: true } });
     return response.form ? parseProsodyOnlineUsers(response.form) : [];
   }
 
   private async listByDisco(): Promise<LiveSession[]> {
-    const result = await this.request(xml("iq", { type: "get", to: this.domain }, xml("query", { xmlns: NS_DISCO_ITEMS, node: "online users" })));
+    const result = await this.request(xml("iq", { type: "get", to: this.domain }, xml("query", { xmlns: NS_DISCO_ITEMS, node: ONLINE_USERS_DISCO_NODE })));
     const query = result.getChild("query", NS_DISCO_ITEMS);
     return query ? parseDiscoOnlineUsers(query) : [];
   }
 
   private async listByStats(): Promise<LiveSession[]> {
-    const list = await runCommand(this.request, { to: this.domain, node: AdminNode.onlineUsersList, fields: { max_items: "all" } });
-    const bares = list.form?.fields.find((f) => f.var === "onlineuserjids")?.values ?? [];
+    const list = await runCommand(this.request, { to: this.domain, node: AdminNode.onlineUsersList, fields: { [AdminField.maxItems]: "all" } });
+    const bares = list.form?.fields.find((f) => f.var === AdminField.onlineUserJids)?.values ?? [];
     const sessions: LiveSession[] = [];
     for (const bare of bares) {
-      const stats = await runCommand(this.request, { to: this.domain, node: AdminNode.userStats, fields: { accountjid: bare } });
-      if (!stats.form) continue;
-      const { resources, ips } = parseUserStats(stats.form);
-      resources.forEach((resource, i) => {
-        const ip = ips[i];
-        sessions.push({ jid: `${bare}/${resource}`, bare, resource, ...(ip ? { ip } : {}) });
+      const stats = await this.userStats(bare);
+      stats?.resources.forEach((resource, i) => {
+        const ip = stats.ips[i];
+        sessions.push({ jid: `${bare}/${resource}`, bare, resource, ...(ip ? { ip: stripPort(ip) } : {}) });
       });
     }
     return sessions;
@@ -101,6 +127,14 @@ function kindFromName(name: string | undefined): ServerKind {
   if (lower.includes("prosody")) return "prosody";
   if (lower.includes("ejabberd")) return "ejabberd";
   return "generic";
+}
+
+/** ejabberd reports "ip:port" (and "[v6]:port" or bare v6 with port); people want the address. */
+function stripPort(address: string): string {
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(address);
+  if (bracketed) return bracketed[1] as string;
+  const v4 = /^(\d+\.\d+\.\d+\.\d+):\d+$/.exec(address);
+  return v4 ? (v4[1] as string) : address;
 }
 
 function itemsOf(result: Element): Element[] {

@@ -57,7 +57,9 @@ export function parseXml(s: string): Element {
     failure ??= error;
   });
   try {
-    parser.write(s);
+    // The stream parser reports text before the root as an error (leading whitespace is harmless here), and only
+    // emits text when the next "<" arrives: the empty comment flushes trailing text so it can be rejected.
+    parser.write(`${s.trimStart()}<!---->`);
   } catch (error) {
     // The underlying parser throws a TypeError on a stray closing tag.
     fail(`malformed XML: ${(error as Error).message}`);

@@ -101,6 +101,17 @@ async function stopLaunch(l: Launch): Promise<void> {
     for (const r of tree) signal(r, "SIGKILL");
     await waitGone(tree, 2_000);
   }
+  // let Node reap the process it spawned, so no zombie is left behind
+  const c = l.child;
+  if (c.exitCode === null && c.signalCode === null) {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 2_000);
+      c.once("exit", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
 }
 
 export class ServerHandle implements LabServer {

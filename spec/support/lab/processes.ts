@@ -113,14 +113,23 @@ export function untrack(t: Tracked): void {
   tracked.delete(t);
 }
 
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
 /** SIGKILL everything synchronously: for process exit, where nothing can be awaited. */
 export function killAllSync(): void {
+  const all: ProcRef[] = [];
   for (const t of tracked) {
     const refs = t.procs();
-    const all = [...refs, ...refs.flatMap((r) => (isAlive(r) ? descendants(r.pid) : []))];
-    for (const r of all) signal(r, "SIGKILL");
+    all.push(...refs, ...refs.flatMap((r) => (isAlive(r) ? descendants(r.pid) : [])));
+  }
+  for (const r of all) signal(r, "SIGKILL");
+  // a killed process may still write for a moment: wait (max 2 s) before removing its dir
+  for (let n = 0; n < 100 && all.some(isAlive); n++) sleepSync(20);
+  for (const t of tracked) {
     try {
-      rmSync(t.dir, { recursive: true, force: true });
+      rmSync(t.dir, { recursive: true, force: true, maxRetries: 3 });
     } catch {
       // best effort
     }

@@ -18,7 +18,8 @@ export { isIPv4 };
 
 function isLabelChar(char: string): boolean {
   if (/^[A-Za-z0-9-]$/.test(char)) return true;
-  // Internationalised names: any non-ASCII letter-like character; never controls, format chars or spaces.
+  // Internationalised names: any non-ASCII character but controls, format chars and spaces (IDNA's finer rules
+  // are left to DNS).
   return char.codePointAt(0)! > 0x7f && !/[\p{Cc}\p{Cf}\p{Cs}\p{Z}]/u.test(char);
 }
 

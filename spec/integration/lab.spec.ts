@@ -141,8 +141,27 @@ for (const kind of ["prosody", "ejabberd"] as ServerKind[]) {
       expect(nodes).to.include(`${ADMIN}#end-user-session`);
     });
 
-    it("componentIsAdmin:false gives the component no admin commands (second instance of the same kind)", async function () {
-      const other = await startServer({ kind, name: `${kind}-noadmin`, componentIsAdmin: false, users: [USERS[0]!] });
+    it("allowDomainFrom (default true) lets the component send from the users' domain", async function () {
+      comp ??= await connectComponent(server);
+      const alice = clients[0]!;
+      const got = new Promise<Element>((resolve) => alice.xmpp.on("stanza", (el: Element) => el.is("message") && resolve(el)));
+      await comp.send(xml("message", { from: server.domain, to: alice.jid, id: "m1" }, xml("body", {}, "hi")));
+      const msg = await got;
+      expect(msg.attrs.from).to.equal(server.domain);
+      expect(comp.status).to.equal("online");
+    });
+
+    it("a second instance of the same kind: componentIsAdmin:false, allowDomainFrom:false, own domains", async function () {
+      const other = await startServer({
+        kind,
+        name: `${kind}-strict`,
+        domain: "example.test",
+        component: "cxfr.example.test",
+        secret: "s3cret",
+        componentIsAdmin: false,
+        allowDomainFrom: false,
+        users: [USERS[0]!],
+      });
       let c: Comp | undefined;
       try {
         expect(other.c2sPort).to.not.equal(server.c2sPort);
@@ -151,6 +170,10 @@ for (const kind of ["prosody", "ejabberd"] as ServerKind[]) {
         const nodes = await commandNodes(c, other.domain);
         expect(nodes.filter((n) => n.startsWith(ADMIN))).to.deep.equal([]);
         const alice = await loginClient(other, { ...USERS[0]!, resource: "other" });
+        expect(alice.jid).to.equal("alice@example.test/other");
+        const closed = new Promise<string>((resolve) => c!.on("error", (e: { condition?: string }) => resolve(String(e.condition))));
+        await c.send(xml("message", { from: other.domain, to: alice.jid }, xml("body", {}, "spoof")));
+        expect(await closed).to.equal("invalid-from");
         await alice.stop();
       } finally {
         await stopComponent(c);

@@ -11,10 +11,25 @@
 // - Node name and cookie are unique per instance, so several instances run side by side.
 // - INET_DIST_INTERFACE is not used (the script would start an extra VM just to parse it); the
 //   same is passed as `-kernel inet_dist_use_interface {127,0,0,1}` in ERL_OPTIONS.
+// - The listeners accept TCP before ejabberd has finished starting (Mnesia schema work still runs);
+//   a SIGTERM in that window crashed mnesia_tm and hung the VM until SIGKILL. So readiness is the
+//   ports AND the log line "ejabberd <version> is started in the node".
 // - ejabberd's default listen backlog is 5; raised so bursts of logins are not dropped.
 // - `reload_config` may silently fail to rebind a listener: restart() always stops and starts.
 import { execFile, spawn } from "node:child_process";
-import { chownSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import {
+  chownSync,
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  readdirSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { LAB_ADMIN_COMPONENT } from "./admin.ts";
@@ -156,6 +171,8 @@ export const ejabberd: Backend = {
   },
 
   async launch(i: Instance, spawned: (l: Launch) => void): Promise<Launch> {
+    const logPath = join(i.dir, "logs", "ejabberd.log");
+    const logStart = existsSync(logPath) ? statSync(logPath).size : 0; // restart() appends to the same log
     const outPath = join(i.dir, "stdout.log");
     const out = openSync(outPath, "a");
     const child = spawn(EJABBERDCTL, [...ctlArgs(i), "foreground"], {
@@ -172,6 +189,12 @@ export const ejabberd: Backend = {
     spawned(launch);
     try {
       await waitForPorts([i.c2sPort, i.componentPort, i.adminPort], {
+        timeoutMs: 30_000,
+        alive: () => isAlive(wrapper),
+        what: `ejabberd ${i.name}`,
+        diagnose: () => i.logTail(30),
+      });
+      await waitForLog(logPath, logStart, / is started in the node /, {
         timeoutMs: 30_000,
         alive: () => isAlive(wrapper),
         what: `ejabberd ${i.name}`,
@@ -198,6 +221,34 @@ export const ejabberd: Backend = {
     join(i.dir, "stdout.log"),
   ],
 };
+
+/** Polls file (from byte offset) until a line matches re. */
+async function waitForLog(
+  file: string,
+  offset: number,
+  re: RegExp,
+  opts: { timeoutMs: number; alive: () => boolean; what: string; diagnose: () => string },
+): Promise<void> {
+  const deadline = Date.now() + opts.timeoutMs;
+  for (;;) {
+    if (existsSync(file)) {
+      const size = statSync(file).size;
+      if (size > offset) {
+        const buf = Buffer.alloc(size - offset);
+        const fd = openSync(file, "r");
+        try {
+          readSync(fd, buf, 0, buf.length, offset);
+        } finally {
+          closeSync(fd);
+        }
+        if (re.test(buf.toString("utf8"))) return;
+      }
+    }
+    if (!opts.alive()) throw new Error(`${opts.what} exited while starting\n${opts.diagnose()}`);
+    if (Date.now() > deadline) throw new Error(`${opts.what}: no ${re} in its log after ${opts.timeoutMs} ms\n${opts.diagnose()}`);
+    await sleep(25);
+  }
+}
 
 /** Runs Debian's ejabberdctl against this instance (0.5–1 s per call: a new Erlang VM each time). */
 export async function runEjabberdctl(i: Instance, args: string[]): Promise<string> {

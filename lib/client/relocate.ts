@@ -35,7 +35,11 @@ export async function relocate(client: Client, service: string): Promise<Outcome
   client.options.service = service;
   const sm = internals(client).streamManagement;
   const old = sm.enabled && sm.id ? setAside(client) : undefined;
-  if (!old) await client.disconnect();
+  if (!old) {
+    // The close follows our small IQ reply at once; with Nagle on it would wait ~40 ms for the ACK.
+    internals(client).socket?.setNoDelay(true);
+    await client.disconnect();
+  }
   try {
     const outcome = await connectAndLogin(client, service);
     if (old) {

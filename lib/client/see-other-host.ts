@@ -1,6 +1,6 @@
 import type { Client } from "@xmpp/client";
 import { parseHostPort, type HostPort } from "../xmpp/address.ts";
-import { internals, type StreamErrorLike } from "./xmppjs.ts";
+import { internals, override, type StreamErrorLike } from "./xmppjs.ts";
 
 /**
  * Replaces xmpp.js's handling of an RFC 6120 `<see-other-host>` stream error. xmpp.js 0.14 follows a
@@ -15,8 +15,7 @@ export function guardSeeOtherHost(
   follow: (target: HostPort) => void,
   refuse: (reason: string, error: StreamErrorLike) => void,
 ): () => void {
-  const c = internals(client);
-  c._onSeeOtherHost = (error: StreamErrorLike): void => {
+  return override(internals(client), "_onSeeOtherHost", (error: StreamErrorLike): void => {
     const text = error.element?.getChildText("see-other-host")?.trim() ?? "";
     let target: HostPort;
     try {
@@ -26,8 +25,5 @@ export function guardSeeOtherHost(
       return;
     }
     follow(target);
-  };
-  return () => {
-    delete (c as Partial<typeof c>)._onSeeOtherHost;
-  };
+  });
 }

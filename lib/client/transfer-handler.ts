@@ -8,7 +8,7 @@ import { presenceKeeper } from "./presence.ts";
 import { reconnectAfterClose, relocate, serviceOf, type Outcome } from "./relocate.ts";
 import { guardSeeOtherHost } from "./see-other-host.ts";
 import { senderPolicy } from "./trust.ts";
-import { NS_STREAMS, reportError } from "./xmppjs.ts";
+import { connectToIPv6Literals, NS_STREAMS, reportError } from "./xmppjs.ts";
 
 const NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas";
 /** How long to wait for our reply to leave before moving anyway (the old connection is then broken). */
@@ -58,6 +58,9 @@ function afterReply(client: Client, id: string, run: () => void): void {
  * Lets an @xmpp/client session be moved by its server: answers XEP-0051 transfer packets
  * (`urn:xmpp:cxfr`, legacy `jabber:iq:srvxfr`) from the user's own domain or a trusted JID, then
  * reconnects to the named server (see relocate.ts), and follows RFC 6120 see-other-host safely.
+ * A packet without `from` counts as the user's own server's (RFC 6120 §8.1.2.1). Install it before
+ * the first presence is sent. stop() leaves the IQ handlers in place (xmpp.js cannot remove them)
+ * but inert: packets then get xmpp.js's usual service-unavailable.
  */
 export function handleTransfers(client: Client, options: TransferHandlerOptions = {}): TransferHandler {
   const mayTransfer = senderPolicy(options.trusted ?? []);
@@ -123,6 +126,7 @@ export function handleTransfers(client: Client, options: TransferHandlerOptions 
   client.iqCallee.set(NS_CXFR, "query", onTransferIq);
   client.iqCallee.set(NS_SRVXFR, "query", onTransferIq);
 
+  const restoreSocketParameters = connectToIPv6Literals(client);
   const restoreSeeOtherHost = guardSeeOtherHost(
     client,
     (server) => {
@@ -143,6 +147,7 @@ export function handleTransfers(client: Client, options: TransferHandlerOptions 
       stopped = true;
       presence.stop();
       restoreSeeOtherHost();
+      restoreSocketParameters();
     },
     get transfers() {
       return transfers;

@@ -32,3 +32,29 @@ export function internals(client: Client): ClientInternals {
 export function reportError(client: Client, error: unknown): void {
   if (client.listenerCount("error") > 0) client.emit("error", error instanceof Error ? error : new Error(String(error)));
 }
+
+/**
+ * xmpp.js 0.14 passes the URL hostname of `xmpp://[2001:db8::1]:5222` to net.connect with its brackets
+ * (it strips them only for [::1]), which fails with ENOTFOUND. Strips them for every IPv6 literal.
+ * Returns a function that undoes it.
+ */
+export function connectToIPv6Literals(client: Client): () => void {
+  const c = client as unknown as { socketParameters(service: string): { host?: string } | undefined };
+  const socketParameters = c.socketParameters;
+  return override(c, "socketParameters", (service: string) => {
+    const params = socketParameters.call(client, service);
+    if (params?.host?.startsWith("[") && params.host.endsWith("]")) params.host = params.host.slice(1, -1);
+    return params;
+  });
+}
+
+/** Sets a method on this one object, shadowing the prototype's; returns a function that undoes it. */
+export function override<T extends object, K extends keyof T>(target: T, key: K, value: T[K]): () => void {
+  const had = Object.prototype.hasOwnProperty.call(target, key);
+  const previous = target[key];
+  target[key] = value;
+  return () => {
+    if (had) target[key] = previous;
+    else delete target[key];
+  };
+}

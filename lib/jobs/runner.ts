@@ -137,6 +137,7 @@ export class TransferJob {
     const o = this.o;
     const target = this.o.targets.find((t) => t.label === record.target) as Target;
     const iq = buildTransferIq({
+      id: `cxfr-${randomBytes(6).toString("hex")}`,
       to: record.jid,
       from: o.from === "domain" ? o.domain : o.link.component,
       domain: o.packetDomain ?? o.domain,

@@ -106,7 +106,8 @@ export class Link extends EventEmitter {
 
   private async connectOnce(): Promise<void> {
     const { server, component: domain, secret } = this.options;
-    const entity = component({ service: `xmpp://${formatHostPort(server)}`, domain, password: secret.reveal() });
+    const service = `xmpp://${formatHostPort(server)}`;
+    const entity = component({ service, domain, password: secret.reveal() });
     entity.reconnect.stop(); // our own backoff replaces xmpp.js's fixed 1 s retry loop
     this.entity = entity;
     this.lastStreamError = null;
@@ -119,7 +120,7 @@ export class Link extends EventEmitter {
     entity.on("stanza", (el: Element) => this.onStanza(el));
     const timeoutMs = this.options.connectTimeoutMs ?? 10_000;
     try {
-      await withTimeout(entity.start(), timeoutMs, () => new ConnectError(`no handshake from ${this.address} within ${timeoutMs} ms`));
+      await withTimeout(handshake(entity, service, domain), timeoutMs, () => new ConnectError(`no handshake from ${this.address} within ${timeoutMs} ms`));
     } catch (err) {
       this.entity = null;
       await safeStop(entity);
@@ -201,6 +202,29 @@ export class Link extends EventEmitter {
     this.entity = null;
     if (entity) await safeStop(entity);
   }
+}
+
+/**
+ * entity.start() leaves its "online" promise unobserved when the socket fails mid-handshake, which
+ * surfaces as an unhandled rejection (ECONNRESET) that kills the process; this awaits every step itself.
+ */
+async function handshake(entity: Component, service: string, domain: string): Promise<void> {
+  const online = new Promise<void>((resolve, reject) => {
+    const onError = (err: Error) => {
+      entity.off("online", onOnline);
+      reject(err);
+    };
+    const onOnline = () => {
+      entity.off("error", onError);
+      resolve();
+    };
+    entity.once("online", onOnline);
+    entity.once("error", onError);
+  });
+  online.catch(() => undefined);
+  await entity.connect(service);
+  await entity.open({ domain });
+  await online;
 }
 
 async function safeStop(entity: Component): Promise<void> {

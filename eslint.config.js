@@ -11,6 +11,10 @@ export default tseslint.config(
     },
   },
   {
+    files: ["bin/cxfr"],
+    languageOptions: { sourceType: "module", globals: { process: "readonly" } },
+  },
+  {
     files: ["**/*.cjs"],
     languageOptions: { sourceType: "commonjs", globals: { require: "readonly", module: "writable", process: "readonly" } },
     rules: { "@typescript-eslint/no-require-imports": "off" },

@@ -1,9 +1,9 @@
-import { connect } from "node:net";
 import type { Element } from "@xmpp/xml";
 import type { Config, NodeConfig } from "./config.ts";
 import { ExitCode } from "./errors.ts";
 import { Link } from "./link/link.ts";
-import { formatHostPort, type HostPort } from "./xmpp/address.ts";
+import { tcpReachable } from "./link/tcp.ts";
+import { formatHostPort } from "./xmpp/address.ts";
 import { AdminNode } from "./xmpp/admin.ts";
 import { dialects, neededCommands, type Dialect } from "./servers/dialects.ts";
 import { identifyServer, ServerAdmin } from "./servers/server-admin.ts";
@@ -106,17 +106,4 @@ export async function runCheck(config: Config, node: NodeConfig): Promise<CheckR
   } finally {
     await link.stop();
   }
-}
-
-function tcpReachable(address: HostPort, timeoutMs: number): Promise<true | string> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: address.host, port: address.port ?? 5347 });
-    const done = (result: true | string) => {
-      socket.destroy();
-      resolve(result);
-    };
-    socket.setTimeout(timeoutMs, () => done(`no answer within ${timeoutMs} ms`));
-    socket.once("connect", () => done(true));
-    socket.once("error", (err: NodeJS.ErrnoException) => done(err.code === "ECONNREFUSED" ? "connection refused" : err.code ?? err.message));
-  });
 }

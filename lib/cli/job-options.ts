@@ -21,6 +21,7 @@ export interface JobFlags {
   exclude?: string[];
   dryRun?: boolean;
   follow?: boolean;
+  targetCheck?: boolean;
   from?: string;
   domain?: string;
 }

@@ -82,7 +82,8 @@ export function buildProgram(env: NodeJS.ProcessEnv, tty: boolean): { run(argv: 
       .option("--method <list>", "methods to use, in order: cxfr,kick")
       .option("--from <mode>", "domain | component | auto: who the packet comes from")
       .option("--domain <domain>", "value of <domain> in the packet (default: the users' domain)")
-      .option("--dry-run", "print the plan; send nothing");
+      .option("--dry-run", "print the plan; send nothing")
+      .option("--no-target-check", "do not check that the targets accept TCP connections first");
 
   jobCommand(program.command("drain").description("move every session off a node"), "kick")
     .option("--announce <text>", "send this announcement to the node's users first")

@@ -1,5 +1,8 @@
 import type { Config, NodeConfig } from "../config.ts";
-import { ExitCode } from "../errors.ts";
+import { ExitCode, InputError } from "../errors.ts";
+import { tcpReachable } from "../link/tcp.ts";
+import { formatHostPort } from "../xmpp/address.ts";
+import type { Target } from "../jobs/targets.ts";
 import { probeFromDomain } from "../link/from-probe.ts";
 import type { JobSummary } from "../jobs/outcomes.ts";
 import { TransferJob, type TransferJobOptions } from "../jobs/runner.ts";
@@ -22,6 +25,7 @@ export interface JobRequest {
 
 /** Opens the node, runs one transfer job with output and signal handling, and returns the exit code. */
 export async function runJobCommand(out: Output, config: Config, node: NodeConfig, request: JobRequest): Promise<number> {
+  if (request.flags.targetCheck !== false) await assertTargetsReachable(request.settings.targets);
   const session = await openNode(config, node);
   const controller = new AbortController();
   const onSignal = () => controller.abort();
@@ -69,6 +73,15 @@ export async function runJobCommand(out: Output, config: Config, node: NodeConfi
     process.off("SIGTERM", onSignal);
     await session.close();
   }
+}
+
+/** Sending users to a node that does not answer would cut them off: refuse before touching anyone. */
+async function assertTargetsReachable(targets: Target[]): Promise<void> {
+  const results = await Promise.all(targets.map((t) => tcpReachable(t.address, 3000, 5222)));
+  results.forEach((result, i) => {
+    const target = targets[i] as Target;
+    if (result !== true) throw new InputError("--to", `${formatHostPort(target.address)} is not reachable from here (${result}); pass --no-target-check if only clients can reach it`);
+  });
 }
 
 async function resolveFrom(config: Config, flag: string | undefined, session: NodeSession): Promise<"domain" | "component"> {

@@ -5,7 +5,7 @@ import { nodeEnv, runCli, startCli } from "../support/cli.ts";
 import { startProxy } from "../support/proxy.ts";
 
 const USERS_PER_TEST = 40;
-const TESTS = 8;
+const TESTS = 10;
 
 async function until(what: string, test: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -57,8 +57,9 @@ for (const kind of ["prosody", "ejabberd"] as ServerKind[]) {
 
     it("empties node A: handler clients move to B, plain clients are kicked after the grace and come back on B", async () => {
       fleet = await startFleet({ on: a, reconnectTo: [b], handlers: 15, plain: 15, trusted: [a.component], firstUser: takeUsers(30) });
-      const result = await runCli(["drain", "--to", b.c2sAddress, "--grace", "3s", "--rate", "100", "--json"], nodeEnv(a));
+      const result = await runCli(["drain", "--to", b.c2sAddress, "--grace", "3s", "--rate", "100", "--announce", "Node A <restarts> & comes back", "--json"], nodeEnv(a));
       expect(result.code, result.stderr).to.equal(0);
+      for (const m of fleet) expect(m.headlines, m.jid).to.deep.equal(["Node A <restarts> & comes back"]);
       expect(summaryOf(result.events)).to.include({ kind: "drain", targeted: 30, moved: 15, kicked: 15, failed: 0, remaining: 0 });
       expect(await listed(a)).to.deep.equal([]);
 
@@ -145,6 +146,39 @@ for (const kind of ["prosody", "ejabberd"] as ServerKind[]) {
       } finally {
         await late?.stop();
       }
+    });
+
+    it("stops cleanly on SIGTERM: no new packets, summary printed, exit 130", async () => {
+      fleet = await startFleet({ on: a, reconnectTo: [b], handlers: 8, plain: 0, trusted: [a.component], firstUser: takeUsers(8) });
+      const run = startCli(["drain", "--to", b.c2sAddress, "--rate", "1", "--burst", "1", "--json"], nodeEnv(a));
+      let signalledAt = 0;
+      run.onLine((line) => {
+        if (!signalledAt && line.includes('"event":"sent"')) {
+          signalledAt = Date.now();
+          process.kill(run.pid, "SIGTERM");
+        }
+      });
+      const result = await run.done;
+      expect(result.code, result.stderr).to.equal(130);
+      const summary = summaryOf(result.events);
+      expect(Number(summary.remaining)).to.be.greaterThan(0);
+      const sentAfter = result.events.filter((e) => e.event === "sent" && Date.parse(String(e.ts)) > signalledAt + 50);
+      expect(sentAfter).to.deep.equal([]);
+      expect(fleet.filter((m) => m.packets > 0).length).to.equal(Number(summary.moved));
+    });
+
+    it("cxfr transfer moves the named sessions only", async () => {
+      fleet = await startFleet({ on: a, reconnectTo: [b], handlers: 2, plain: 0, trusted: [a.component], firstUser: takeUsers(2) });
+      const [moving, staying] = fleet as [FleetMember, FleetMember];
+      const result = await runCli(["transfer", moving.jid, "--to", b.c2sAddress, "--grace", "5s", "--json"], nodeEnv(a));
+      expect(result.code, result.stderr).to.equal(0);
+      expect(summaryOf(result.events)).to.include({ kind: "transfer", targeted: 1, moved: 1 });
+      expect(moving.port()).to.equal(b.c2sPort);
+      expect(staying.packets).to.equal(0);
+      expect(await listed(a)).to.deep.equal([staying.jid]);
+      const unknown = await runCli(["transfer", "nobody@localhost/x", "--to", b.c2sAddress], nodeEnv(a));
+      expect(unknown.code).to.equal(2);
+      expect(unknown.stderr.trim()).to.equal("cxfr: error: JID: nobody@localhost/x is not online on node default");
     });
 
     it("survives the component link dropping mid-drain: nothing is sent twice and the counts are right", async () => {

@@ -15,6 +15,8 @@ export interface FleetMember {
   handler?: TransferHandler;
   /** transfer packets this session received */
   packets: number;
+  /** bodies of headline messages (announcements) received */
+  headlines: string[];
   /** ms timestamps */
   packetAt?: number;
   leftAt?: number;
@@ -66,6 +68,7 @@ async function startMember(user: string, password: string, kind: MemberKind, opt
     jid: client.jid,
     client,
     packets: 0,
+    headlines: [],
     port: () => {
       const socket = (xmpp as unknown as { socket?: { remotePort?: number } }).socket;
       return xmpp.status === "online" ? socket?.remotePort : undefined;
@@ -76,6 +79,7 @@ async function startMember(user: string, password: string, kind: MemberKind, opt
       member.packets++;
       member.packetAt ??= Date.now();
     }
+    if (el.name === "message" && el.attrs.type === "headline") member.headlines.push(el.getChildText("body") ?? "");
   });
   xmpp.on("disconnect", () => {
     member.leftAt ??= Date.now();

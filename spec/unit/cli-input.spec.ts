@@ -42,6 +42,8 @@ const bad: BadCase[] = [
   { title: "config that is not YAML", args: ["--config", configFile("broken.yml", "nodes: [\n  - name: a\n    server: {"), "check"], field: /--config/ },
   { title: "config with a bad server port", args: ["--config", configFile("port.yml", "domain: localhost\nnodes:\n  - name: a\n    server: 127.0.0.1:99999\n    component: cxfr.localhost\n    secret: x\n"), "check"], env: { CXFR_SERVER: undefined }, field: /nodes\[0\]\.server/ },
   { title: "config with a bad domain", args: ["--config", configFile("domain.yml", "domain: 'exa mple.com'\n"), "check"], env: { CXFR_DOMAIN: undefined }, field: /^cxfr: error: domain: / },
+  { title: "unreachable target", args: ["drain", "--to", "127.0.0.1:1"], field: /^cxfr: error: --to: 127\.0\.0\.1:1 is not reachable/ },
+  { title: "see-other-host method not offered", args: ["drain", "--to", "b.example.com", "--method", "see-other-host"], field: /--method/ },
   { title: "unknown node", args: ["--node", "zz", "sessions"], field: /--node/ },
 ];
 

@@ -53,7 +53,9 @@ interface Active {
  */
 export class TransferJob {
   readonly id = `j-${randomBytes(4).toString("hex")}`;
-  readonly records = new Map<string, SessionRecord>();
+  /** Every session the job took on; a JID that logs in again after it settled gets a second record. */
+  readonly records: SessionRecord[] = [];
+  private readonly current = new Map<string, SessionRecord>();
   private readonly queue: SessionRecord[] = [];
   private readonly active = new Map<string, Active>();
   private readonly pacer: Pacer;
@@ -66,7 +68,7 @@ export class TransferJob {
   }
 
   summary(): JobSummary {
-    return summarize(this.id, this.o.kind, this.records.values(), Date.now() - this.startedAt);
+    return summarize(this.id, this.o.kind, this.records, Date.now() - this.startedAt);
   }
 
   async run(): Promise<JobSummary> {
@@ -76,8 +78,7 @@ export class TransferJob {
     this.takeOn(first);
     if (o.dryRun) {
       for (const record of this.queue) this.emit({ event: "planned", jid: record.jid, target: record.target });
-      const summary = this.summary();
-      return { ...summary, remaining: 0, targeted: this.queue.length };
+      return this.finishJob();
     }
     if (o.announce) {
       await o.admin.announce(o.announce, "Service maintenance");
@@ -87,14 +88,27 @@ export class TransferJob {
       this.emit({ event: "waiting", ms: o.waitMs });
       await realClock.sleep(o.waitMs, o.signal).catch(() => undefined);
     }
-    const observer = this.observe();
+    let observerError: unknown;
+    const observer = this.observe().catch((err: unknown) => {
+      observerError = err;
+      this.finished = true;
+    });
     try {
       await this.sendAll();
     } catch (err) {
-      if (!(err instanceof InterruptedError)) throw err;
+      if (!(err instanceof InterruptedError)) {
+        this.finished = true;
+        await observer;
+        throw err;
+      }
     }
     await observer;
-    for (const record of this.records.values()) if (!record.outcome) this.settle(record, "remaining", o.signal.aborted ? "cancelled" : "deadline");
+    if (observerError) throw observerError;
+    for (const record of this.records) if (!record.outcome) this.settle(record, "remaining", o.signal.aborted ? "cancelled" : "deadline");
+    return this.finishJob();
+  }
+
+  private finishJob(): JobSummary {
     const summary = this.summary();
     this.emit({ event: "summary", ...summary });
     return summary;
@@ -189,6 +203,7 @@ export class TransferJob {
   /** Scans the node until the job is complete; settles moved/kicked, picks up newcomers, triggers fallbacks. */
   private async observe(): Promise<void> {
     const interval = this.o.scanIntervalMs ?? 1000;
+    let idleScans = 0;
     while (!this.finished) {
       await realClock.sleep(interval, this.o.signal).catch(() => undefined);
       let sessions: Map<string, LiveSession>;
@@ -207,9 +222,22 @@ export class TransferJob {
         if (this.o.follow) this.takeOn(sessions);
         this.fallBack();
       }
-      const idle = this.queue.length === 0 && this.active.size === 0;
-      if (idle || (this.stopping && this.active.size === 0) || (this.o.signal.aborted && this.graceOver())) this.finished = true;
+      const idle = this.queue.length === 0 && this.active.size === 0 && !(this.o.follow && this.loggedInAgain(sessions));
+      // Cancelled: in-flight sessions get the rest of their grace to leave, but no fallback.
+      const cancelledAndSettled = this.o.signal.aborted && (this.active.size === 0 || this.graceOver());
+      // Idle must hold for two scans in a row, so a user who logs in again right after a kick is still seen.
+      idleScans = idle ? idleScans + 1 : 0;
+      if (idleScans >= 2 || this.deadlinePassed || cancelledAndSettled) this.finished = true;
     }
+  }
+
+  /** A session that settled as moved or kicked is listed again: a new login, taken on at the next scan. */
+  private loggedInAgain(sessions: Map<string, LiveSession>): boolean {
+    for (const session of sessions.values()) {
+      const outcome = this.current.get(session.jid)?.outcome;
+      if ((outcome === "moved" || outcome === "kicked") && this.o.selects(session)) return true;
+    }
+    return false;
   }
 
   private graceOver(): boolean {
@@ -281,17 +309,20 @@ export class TransferJob {
     return this.lastScan;
   }
 
-  /** Queues every selected session not yet handled; a JID seen again after it settled is a new login and is taken on again. */
+  /**
+   * Queues every selected session not yet handled. A JID listed again after it settled as moved or kicked
+   * is a new login and is taken on again, unless the listing may predate its departure (settled within
+   * the last scan interval).
+   */
   private takeOn(sessions: Map<string, LiveSession>): void {
+    const interval = this.o.scanIntervalMs ?? 1000;
     for (const session of sessions.values()) {
       if (!this.o.selects(session)) continue;
-      const known = this.records.get(session.jid);
-      if (known && (!known.outcome || known.outcome === "remaining" || Date.now() - (known.outcomeAt ?? 0) < 2 * (this.o.scanIntervalMs ?? 1000))) continue;
-      const key = known ? `${session.jid}#${Date.now()}` : session.jid;
-      const target = chooseTarget(session.bare, this.o.targets);
-      const record: SessionRecord = { jid: session.jid, bare: session.bare, target: target.label };
-      if (known) this.records.set(key, known);
-      this.records.set(session.jid, record);
+      const known = this.current.get(session.jid);
+      if (known && (!known.outcome || known.outcome === "remaining" || Date.now() - (known.outcomeAt ?? 0) < 2 * interval)) continue;
+      const record: SessionRecord = { jid: session.jid, bare: session.bare, target: chooseTarget(session.bare, this.o.targets).label };
+      this.records.push(record);
+      this.current.set(session.jid, record);
       this.queue.push(record);
     }
   }

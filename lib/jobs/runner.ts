@@ -61,10 +61,14 @@ export class TransferJob {
   private readonly pacer: Pacer;
   private readonly startedAt = Date.now();
   private lastScan = new Map<string, LiveSession>();
+  /** Bumped when the link goes down: a listing from before that may name sessions that are gone. */
+  private linkEpoch = 0;
+  private scanEpoch = 0;
   private finished = false;
 
   constructor(private readonly o: TransferJobOptions) {
     this.pacer = new Pacer(o.pacing);
+    o.link.on("offline", () => this.linkEpoch++);
   }
 
   summary(): JobSummary {
@@ -138,13 +142,24 @@ export class TransferJob {
       await this.pacer.slot(this.o.signal);
       await this.pacer.token(this.o.signal);
       await this.o.link.waitOnline(this.remainingMs()).catch(() => undefined);
+      await this.freshScan();
       if (this.stopping) {
         this.pacer.release();
         this.queue.unshift(record);
         return;
       }
+      if (!this.lastScan.has(record.jid)) {
+        this.pacer.release();
+        this.settle(record, "skipped", "gone before its turn");
+        continue;
+      }
       await this.sendPacket(record);
     }
+  }
+
+  /** After a link drop, waits for the observer's first listing made since, so no packet goes to a session the restart ended. */
+  private async freshScan(): Promise<void> {
+    while (this.scanEpoch !== this.linkEpoch && !this.stopping && !this.finished) await realClock.sleep(50, this.o.signal);
   }
 
   private async sendPacket(record: SessionRecord): Promise<void> {
@@ -303,7 +318,9 @@ export class TransferJob {
   }
 
   private async scan(): Promise<Map<string, LiveSession>> {
+    const epoch = this.linkEpoch;
     const sessions = await this.o.admin.listSessions();
+    this.scanEpoch = epoch;
     this.lastScan = new Map(sessions.map((s) => [s.jid, s]));
     this.emit({ event: "scan", sessions: sessions.length });
     return this.lastScan;

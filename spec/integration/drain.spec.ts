@@ -5,7 +5,7 @@ import { nodeEnv, runCli, startCli } from "../support/cli.ts";
 import { startProxy } from "../support/proxy.ts";
 
 const USERS_PER_TEST = 40;
-const TESTS = 10;
+const TESTS = 11;
 
 async function until(what: string, test: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -179,6 +179,25 @@ for (const kind of ["prosody", "ejabberd"] as ServerKind[]) {
       const unknown = await runCli(["transfer", "nobody@localhost/x", "--to", b.c2sAddress], nodeEnv(a));
       expect(unknown.code).to.equal(2);
       expect(unknown.stderr.trim()).to.equal("cxfr: error: JID: nobody@localhost/x is not online on node default");
+    });
+
+    it("goes on after node A itself restarts mid-drain: each client gets one packet and ends on B", async () => {
+      fleet = await startFleet({ on: a, reconnectTo: [b], handlers: 10, plain: 0, trusted: [a.component], firstUser: takeUsers(10) });
+      const run = startCli(["drain", "--to", b.c2sAddress, "--rate", "2", "--burst", "1", "--grace", "5s", "--json"], nodeEnv(a));
+      let restarted: Promise<void> | undefined;
+      run.onLine((line) => {
+        if (!restarted && line.includes('"event":"moved"')) restarted = a.restart();
+      });
+      const result = await run.done;
+      await restarted;
+      expect(result.code, result.stderr).to.equal(0);
+      expect(result.events.some((e) => e.event === "link" && e.state === "down")).to.equal(true);
+      const summary = summaryOf(result.events);
+      expect(summary, JSON.stringify(result.events.filter((e) => e.event !== "scan"), null, 0)).to.include({ moved: 10, kicked: 0, failed: 0, remaining: 0 });
+      expect(summary.targeted).to.equal(10 + Number(summary.skipped));
+      await until("every client on B", () => fleet.every((m) => m.port() === b.c2sPort));
+      for (const m of fleet) expect(m.packets, m.jid).to.equal(1);
+      expect(await listed(a)).to.deep.equal([]);
     });
 
     it("survives the component link dropping mid-drain: nothing is sent twice and the counts are right", async () => {

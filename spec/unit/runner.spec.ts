@@ -30,6 +30,7 @@ function fakeNode(behaviour: Record<string, Behaviour>) {
       return iq;
     },
     waitOnline: async () => undefined,
+    on: () => undefined,
   } as unknown as Link;
   const admin = {
     listSessions: async (): Promise<LiveSession[]> => {

@@ -92,11 +92,10 @@ export async function runCheck(config: Config, node: NodeConfig): Promise<CheckR
           fix: dialect.fromDomainSnippet(node.component),
         });
 
-    const canKick = commands.includes(AdminNode.endUserSession);
     report.methods = [
       ...(report.fromDomain === "allowed" ? ["cxfr (from domain)"] : []),
       "cxfr (from component)",
-      ...(canKick ? ["kick"] : []),
+      ...(isAdmin ? ["kick"] : []),
     ];
     add({ id: "methods", status: "ok", detail: `usable: ${report.methods.join(", ")}; see-other-host: not offered by ${kind}` });
 

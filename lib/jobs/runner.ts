@@ -185,15 +185,17 @@ export class TransferJob {
       this.emit({ event: "sent", jid: record.jid, target: formatHostPort(target.address) });
       return;
     }
-    const reply = o.link.request(iq, o.graceMs);
+    const { written, reply } = o.link.exchange(iq, o.graceMs);
+    try {
+      await written;
+    } catch {
+      reply.catch(() => undefined);
+      return this.unsend(record);
+    }
     this.emit({ event: "sent", jid: record.jid, target: formatHostPort(target.address) });
     reply.then(
       () => this.noteReply(active, "acked"),
-      (err: unknown) => {
-        if (err instanceof StanzaError) return this.noteReply(active, "rejected", err.condition);
-        if (err instanceof ConnectError && err.code === "link_down") return this.unsend(record);
-        if (err instanceof TimeoutError || err instanceof ConnectError) return this.noteReply(active, "no-reply");
-      },
+      (err: unknown) => this.noteReply(active, err instanceof StanzaError ? "rejected" : "no-reply", err instanceof StanzaError ? err.condition : undefined),
     );
   }
 

@@ -72,20 +72,32 @@ export class Link extends EventEmitter {
   }
 
   /** Sends an IQ and resolves its result; rejects with StanzaError, TimeoutError, or ConnectError when the link drops first. */
-  request(iq: Element, timeoutMs = this.options.iqTimeoutMs ?? 15_000): Promise<Element> {
+  request(iq: Element, timeoutMs?: number): Promise<Element> {
+    return this.exchange(iq, timeoutMs).reply;
+  }
+
+  /**
+   * Like request(), and also tells when the IQ was written: `written` rejects (and `reply` with it) when it
+   * never left, so a caller can tell "not sent" from "sent, no answer".
+   */
+  exchange(iq: Element, timeoutMs = this.options.iqTimeoutMs ?? 15_000): { written: Promise<void>; reply: Promise<Element> } {
     const id = (iq.attrs.id ??= `cxfr-${randomBytes(6).toString("hex")}`) as string;
-    return new Promise<Element>((resolve, reject) => {
+    let written!: Promise<void>;
+    const reply = new Promise<Element>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
         reject(new TimeoutError(`iq ${iq.getChildElements()[0]?.name ?? ""} to ${String(iq.attrs.to)}`, timeoutMs));
       }, timeoutMs);
       this.pending.set(id, { resolve, reject, timer });
-      this.send(iq).catch((err: Error) => {
+      written = this.send(iq).catch((err: Error) => {
         clearTimeout(timer);
         this.pending.delete(id);
         reject(err);
+        throw err;
       });
     });
+    written.catch(() => undefined);
+    return { written, reply };
   }
 
   /** Resolves when the link is online, waiting through reconnects; rejects after timeoutMs. */

@@ -2,7 +2,8 @@
 // a component on node A sending the transfer packet, the client moving to node B.
 import { expect } from "chai";
 import type { Socket } from "node:net";
-import { component, xml } from "@xmpp/component";
+import { xml } from "@xmpp/component";
+import { connectComponent, stopComponent, type LabComponent } from "../support/lab/component.ts";
 import type { Client } from "@xmpp/client";
 import type { Element } from "@xmpp/xml";
 import { handleTransfers, type TransferHandler, type TransferHandlerOptions, type TransferInfo } from "../../lib/client/index.ts";
@@ -16,20 +17,7 @@ const users = [
 const NS_STREAMS = "urn:ietf:params:xml:ns:xmpp-streams";
 const NS_SM = "urn:xmpp:sm:3";
 
-type Comp = ReturnType<typeof component>;
-
-async function connectComponent(server: LabServer): Promise<Comp> {
-  const comp = component({ service: `xmpp://${server.componentAddress}`, domain: server.component, password: server.secret });
-  comp.reconnect.stop();
-  comp.on("error", () => undefined);
-  await comp.start();
-  return comp;
-}
-
-async function stopComponent(comp: Comp | undefined): Promise<void> {
-  if (!comp) return;
-  await Promise.race([comp.stop().catch(() => undefined), new Promise((r) => setTimeout(r, 2000))]);
-}
+type Comp = LabComponent;
 
 const remotePort = (c: Client): number | undefined => (c as unknown as { socket: Socket | null }).socket?.remotePort;
 

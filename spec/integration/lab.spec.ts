@@ -1,7 +1,8 @@
 // Proves the test lab (spec/support/lab) against both real servers.
 import { readFileSync, readdirSync, existsSync } from "node:fs";
 import { expect } from "chai";
-import { component, xml } from "@xmpp/component";
+import { xml } from "@xmpp/component";
+import { connectComponent, stopComponent, type LabComponent } from "../support/lab/component.ts";
 import type { Element } from "@xmpp/xml";
 import { ejabberdctl, loginClient, startServer, type LabClient, type LabServer, type ServerKind } from "../support/lab/index.ts";
 import { isAlive } from "../support/lab/processes.ts";
@@ -15,20 +16,7 @@ const USERS = [
   { user: "carol", password: "pw-carol" },
 ];
 
-type Comp = ReturnType<typeof component>;
-
-async function connectComponent(server: LabServer): Promise<Comp> {
-  const comp = component({ service: `xmpp://${server.componentAddress}`, domain: server.component, password: server.secret });
-  comp.reconnect.stop();
-  comp.on("error", () => undefined);
-  await comp.start();
-  return comp;
-}
-
-async function stopComponent(comp: Comp | undefined): Promise<void> {
-  if (!comp) return;
-  await Promise.race([comp.stop().catch(() => undefined), new Promise((r) => setTimeout(r, 2000))]);
-}
+type Comp = LabComponent;
 
 async function commandNodes(comp: Comp, domain: string): Promise<string[]> {
   const res = await comp.iqCaller.request(

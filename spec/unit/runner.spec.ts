@@ -24,10 +24,10 @@ function fakeNode(behaviour: Record<string, Behaviour>) {
     component: "cxfr.localhost",
     state: "online",
     send: async (iq: Element) => react(iq),
-    request: async (iq: Element) => {
+    exchange: (iq: Element) => {
       react(iq);
-      if (behaviour[String(iq.attrs.to)] === "rejects") throw new StanzaError("service-unavailable", "cancel");
-      return iq;
+      const rejects = behaviour[String(iq.attrs.to)] === "rejects";
+      return { written: Promise.resolve(), reply: rejects ? Promise.reject(new StanzaError("service-unavailable", "cancel")) : Promise.resolve(iq) };
     },
     waitOnline: async () => undefined,
     on: () => undefined,

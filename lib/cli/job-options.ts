@@ -33,6 +33,8 @@ export interface JobSettings {
   graceMs: number;
   deadlineMs?: number;
   fallback: "kick" | "none";
+  /** false with `--method kick`: sessions are ended without a transfer packet. */
+  sendPackets: boolean;
   excluded: (jid: { jid: string; bare: string }) => boolean;
 }
 
@@ -51,9 +53,10 @@ export function readJobSettings(flags: JobFlags, config: Config, defaults: { fal
   const wait = pick(flags.wait, "wait", "--wait");
   const deadline = pick(flags.deadline, "deadline", "--deadline");
 
-  const fallback = flags.fallback ?? defaults.fallback;
-  if (fallback !== "kick" && fallback !== "none") throw new InputError("--fallback", `must be kick or none (got "${fallback}")`);
-  if (flags.method !== undefined) checkMethods(flags.method);
+  const methods = flags.method !== undefined ? parseMethods(flags.method) : ["cxfr", "kick"];
+  if (flags.fallback !== undefined && flags.fallback !== "kick" && flags.fallback !== "none") throw new InputError("--fallback", `must be kick or none (got "${flags.fallback}")`);
+  if (flags.fallback === "kick" && !methods.includes("kick")) throw new InputError("--fallback", "kick needs kick among --method");
+  const fallback = methods.includes("kick") ? ((flags.fallback as "kick" | "none" | undefined) ?? defaults.fallback) : "none";
 
   const publicOf = (name: string) => config.nodes.find((n) => n.name === name)?.public;
   const targets = parseTargets(flags.to ?? [], publicOf);
@@ -70,17 +73,20 @@ export function readJobSettings(flags: JobFlags, config: Config, defaults: { fal
     graceMs: parseDuration(grace.value ?? "30s", grace.field),
     ...(deadline.value !== undefined ? { deadlineMs: parseDuration(deadline.value, deadline.field) } : {}),
     fallback,
+    sendPackets: methods.includes("cxfr"),
     excluded: exclusionTest(flags.exclude ?? []),
   };
 }
 
-/** --method lists what may be tried, in order; this release sends XEP-0051 packets and kicks. */
-function checkMethods(value: string): void {
+/** --method: what may be used, in order of preference: the XEP-0051 packet (cxfr), then ending the session (kick). */
+function parseMethods(value: string): string[] {
   const methods = value.split(",").map((m) => m.trim());
   for (const m of methods) {
-    if (m === "see-other-host") throw new InputError("--method", "see-other-host is not available yet (neither Prosody nor ejabberd has a command that sends it)");
+    if (m === "see-other-host") throw new InputError("--method", "see-other-host is not available (neither Prosody nor ejabberd has a command that sends it)");
     if (m !== "cxfr" && m !== "kick") throw new InputError("--method", `unknown method "${m}" (use cxfr, kick)`);
   }
+  if (methods.length === 0 || new Set(methods).size !== methods.length) throw new InputError("--method", "list cxfr and/or kick, each once");
+  return methods;
 }
 
 function exclusionTest(values: string[]): JobSettings["excluded"] {

@@ -7,8 +7,8 @@ type Settled = (typeof SETTLED)[number];
 /** A one-line progress bar for people at a terminal: moved / kicked / failed / remaining, rate, ETA. */
 export function createProgress(stream: NodeJS.WriteStream = process.stderr): { update(event: JobEvent): void; stop(): void } {
   const counts: Record<Settled, number> = { moved: 0, kicked: 0, failed: 0, skipped: 0 };
-  // every session is either sent a packet or skipped before its turn
-  let targeted = 0;
+  // every session is sent a packet, kicked straight away (--method kick) or skipped before its turn
+  const targets = new Set<unknown>();
   const started = Date.now();
   const bar = new cliProgress.SingleBar(
     {
@@ -21,15 +21,15 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr): { u
   let running = false;
   const render = () => {
     const done = SETTLED.reduce((sum, key) => sum + counts[key], 0);
-    const payload = { ...counts, done, remaining: targeted - done, speed: (done / Math.max(1, (Date.now() - started) / 1000)).toFixed(1) };
-    if (!running) bar.start(Math.max(1, targeted), done, payload);
+    const payload = { ...counts, done, remaining: targets.size - done, speed: (done / Math.max(1, (Date.now() - started) / 1000)).toFixed(1) };
+    if (!running) bar.start(Math.max(1, targets.size), done, payload);
     running = true;
-    bar.setTotal(Math.max(1, targeted));
+    bar.setTotal(Math.max(1, targets.size));
     bar.update(done, payload);
   };
   return {
     update(event) {
-      if (event.event === "sent" || event.event === "skipped") targeted++;
+      if (event.event === "sent" || event.event === "skipped" || event.event === "kick") targets.add(event.jid);
       if ((SETTLED as readonly string[]).includes(event.event)) counts[event.event as Settled]++;
       if (event.event === "sent" || event.event in counts) render();
     },

@@ -51,6 +51,7 @@ export async function runJobCommand(out: Output, config: Config, node: NodeConfi
       graceMs: request.settings.graceMs,
       ...(request.settings.deadlineMs !== undefined ? { deadlineMs: request.settings.deadlineMs } : {}),
       fallback: request.settings.fallback,
+      sendPackets: request.settings.sendPackets,
       follow: request.follow,
       ...(request.flags.announce !== undefined ? { announce: request.flags.announce } : {}),
       dryRun: Boolean(request.flags.dryRun),

@@ -31,6 +31,8 @@ export interface TransferJobOptions {
   graceMs: number;
   deadlineMs?: number;
   fallback: "kick" | "none";
+  /** false: no transfer packet, sessions are ended straight away (still paced). */
+  sendPackets?: boolean;
   follow: boolean;
   announce?: string;
   dryRun: boolean;
@@ -164,6 +166,10 @@ export class TransferJob {
 
   private async sendPacket(record: SessionRecord): Promise<void> {
     const o = this.o;
+    if (o.sendPackets === false) {
+      this.active.set(record.jid, { record, graceEnds: Date.now(), kickState: "none" });
+      return;
+    }
     const target = this.o.targets.find((t) => t.label === record.target) as Target;
     const iq = buildTransferIq({
       id: `cxfr-${randomBytes(6).toString("hex")}`,

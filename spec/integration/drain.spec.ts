@@ -5,7 +5,7 @@ import { nodeEnv, runCli, startCli } from "../support/cli.ts";
 import { startProxy } from "../support/proxy.ts";
 
 const USERS_PER_TEST = 40;
-const TESTS = 11;
+const TESTS = 12;
 
 async function until(what: string, test: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -109,6 +109,16 @@ for (const kind of ["prosody", "ejabberd"] as ServerKind[]) {
       expect(sent).to.have.length(30);
       for (const start of sent) expect(sent.filter((t) => t >= start && t < start + 1000).length).to.be.at.most(12);
       expect(Math.max(...sent) - Math.min(...sent)).to.be.at.least(2500);
+    });
+
+    it("--method kick ends the sessions without sending a packet", async () => {
+      fleet = await startFleet({ on: a, reconnectTo: [b], handlers: 0, plain: 3, firstUser: takeUsers(3) });
+      const result = await runCli(["drain", "--to", b.c2sAddress, "--method", "kick", "--json"], nodeEnv(a));
+      expect(result.code, result.stderr).to.equal(0);
+      expect(summaryOf(result.events)).to.include({ targeted: 3, moved: 0, kicked: 3 });
+      expect(result.events.some((e) => e.event === "sent")).to.equal(false);
+      for (const m of fleet) expect(m.packets, m.jid).to.equal(0);
+      expect(await listed(a)).to.deep.equal([]);
     });
 
     it("--dry-run prints the plan and changes nothing on the server", async () => {

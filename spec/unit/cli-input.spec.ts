@@ -44,7 +44,14 @@ const bad: BadCase[] = [
   { title: "config with a bad domain", args: ["--config", configFile("domain.yml", "domain: 'exa mple.com'\n"), "check"], env: { CXFR_DOMAIN: undefined }, field: /^cxfr: error: domain: / },
   { title: "unreachable target", args: ["drain", "--to", "127.0.0.1:1"], field: /^cxfr: error: --to: 127\.0\.0\.1:1 is not reachable/ },
   { title: "see-other-host method not offered", args: ["drain", "--to", "b.example.com", "--method", "see-other-host"], field: /--method/ },
+  { title: "fallback kick without kick among the methods", args: ["drain", "--to", "b.example.com", "--method", "cxfr", "--fallback", "kick"], field: /--fallback/ },
+  { title: "unknown method", args: ["drain", "--to", "b.example.com", "--method", "cxfr,teleport"], field: /--method/ },
   { title: "unknown node", args: ["--node", "zz", "sessions"], field: /--node/ },
+  { title: "malformed CXFR_ADMIN_SERVER", args: ["check"], env: { CXFR_ADMIN_JID: "boss@localhost", CXFR_ADMIN_PASSWORD: SECRET, CXFR_ADMIN_SERVER: "bad host:5222" }, field: /^cxfr: error: CXFR_ADMIN_SERVER: / },
+  { title: "CXFR_ADMIN_SERVER without an admin account", args: ["check"], env: { CXFR_ADMIN_SERVER: "127.0.0.1:5222" }, field: /^cxfr: error: CXFR_ADMIN_SERVER: .*CXFR_ADMIN_JID/ },
+  { title: "admin JID with a resource", args: ["check"], env: { CXFR_ADMIN_JID: "boss@localhost/desk", CXFR_ADMIN_PASSWORD: SECRET }, field: /^cxfr: error: CXFR_ADMIN_JID: / },
+  { title: "admin JID without a user", args: ["check"], env: { CXFR_ADMIN_JID: "localhost", CXFR_ADMIN_PASSWORD: SECRET }, field: /^cxfr: error: CXFR_ADMIN_JID: / },
+  { title: "config with a bad admin server", args: ["--config", configFile("admin-server.yml", `domain: localhost\nnodes:\n  - name: a\n    server: 127.0.0.1:5347\n    component: cxfr.localhost\n    secret: x\n    admin: { jid: boss@localhost, password: "${SECRET.replace(/["\\]/g, "\\$&")}", server: "127.0.0.1:0" }\n`), "check"], env: { CXFR_SERVER: undefined }, field: /^cxfr: error: nodes\[0\]\.admin\.server: / },
 ];
 
 describe("CLI input errors", function () {

@@ -124,6 +124,15 @@ describe("TransferJob (fake node)", function () {
     expect(error).to.be.instanceOf(CommandError);
   });
 
+  it("ends sessions without a packet when only kicking is allowed", async () => {
+    const node = fakeNode({ "a@localhost/1": "moves", "b@localhost/1": "ignores" });
+    const { j } = job(node, { sendPackets: false, graceMs: 60_000 });
+    const summary = await j.run();
+    expect(node.packets).to.deep.equal([]);
+    expect(node.kicks.sort()).to.deep.equal(["a@localhost/1", "b@localhost/1"]);
+    expect(summary).to.include({ targeted: 2, kicked: 2 });
+  });
+
   it("plans without sending anything on a dry run", async () => {
     const node = fakeNode({ "a@localhost/1": "moves", "b@localhost/1": "moves" });
     const { j, events } = job(node, { dryRun: true });

@@ -33,6 +33,7 @@ for (const kind of ["prosody", "ejabberd"] as ServerKind[]) {
       const last = result.events.at(-1) as Record<string, unknown>;
       expect(last).to.include({ kind, from_domain: "allowed", ok: true, exit_code: 0 });
       expect(last.methods).to.include("kick");
+      expect(result.stdout + result.stderr).not.to.include(good.secret);
     });
 
     it("prints a readable table on a terminal-less run without --json", async () => {

@@ -25,6 +25,8 @@ export interface JobRequest {
 
 /** Opens the node, runs one transfer job with output and signal handling, and returns the exit code. */
 export async function runJobCommand(out: Output, config: Config, node: NodeConfig, request: JobRequest): Promise<number> {
+  const self = node.public && request.settings.targets.find((t) => formatHostPort(t.address) === formatHostPort(node.public as Target["address"]));
+  if (self) throw new InputError("--to", `${self.label} is node ${node.name} itself`);
   if (request.flags.targetCheck !== false) await assertTargetsReachable(request.settings.targets);
   const session = await openNode(config, node);
   const controller = new AbortController();

@@ -46,6 +46,7 @@ const bad: BadCase[] = [
   { title: "see-other-host method not offered", args: ["drain", "--to", "b.example.com", "--method", "see-other-host"], field: /--method/ },
   { title: "fallback kick without kick among the methods", args: ["drain", "--to", "b.example.com", "--method", "cxfr", "--fallback", "kick"], field: /--fallback/ },
   { title: "unknown method", args: ["drain", "--to", "b.example.com", "--method", "cxfr,teleport"], field: /--method/ },
+  { title: "draining a node to itself", args: ["drain", "--to", "a.example.com:5222"], env: { CXFR_PUBLIC: "a.example.com:5222" }, field: /--to: a\.example\.com:5222 is node default itself/ },
   { title: "unknown node", args: ["--node", "zz", "sessions"], field: /--node/ },
   { title: "malformed CXFR_ADMIN_SERVER", args: ["check"], env: { CXFR_ADMIN_JID: "boss@localhost", CXFR_ADMIN_PASSWORD: SECRET, CXFR_ADMIN_SERVER: "bad host:5222" }, field: /^cxfr: error: CXFR_ADMIN_SERVER: / },
   { title: "CXFR_ADMIN_SERVER without an admin account", args: ["check"], env: { CXFR_ADMIN_SERVER: "127.0.0.1:5222" }, field: /^cxfr: error: CXFR_ADMIN_SERVER: .*CXFR_ADMIN_JID/ },

@@ -2,6 +2,7 @@ import type { Element } from "@xmpp/xml";
 import type { Config, NodeConfig } from "./config.ts";
 import { ExitCode } from "./errors.ts";
 import { Link } from "./link/link.ts";
+import { AdminAccount, isAdminAccountSession } from "./link/admin-account.ts";
 import { tcpReachable } from "./link/tcp.ts";
 import { formatHostPort } from "./xmpp/address.ts";
 import { AdminNode } from "./xmpp/admin.ts";
@@ -37,7 +38,9 @@ export async function runCheck(config: Config, node: NodeConfig): Promise<CheckR
   add({ id: "tcp", status: reachable === true ? "ok" : "fail", detail: reachable === true ? `${formatHostPort(node.server)} accepts connections` : `${formatHostPort(node.server)}: ${reachable}` });
   if (reachable !== true) return report;
 
-  const link = new Link({ server: node.server, component: node.component, secret: node.secret, iqTimeoutMs: Math.min(config.iqTimeoutMs, 5000) });
+  const iqTimeoutMs = Math.min(config.iqTimeoutMs, 5000);
+  const link = new Link({ server: node.server, component: node.component, secret: node.secret, iqTimeoutMs });
+  const account = node.admin ? new AdminAccount({ ...node.admin, iqTimeoutMs }) : undefined;
   try {
     try {
       await link.start();
@@ -46,7 +49,18 @@ export async function runCheck(config: Config, node: NodeConfig): Promise<CheckR
       add({ id: "handshake", status: "fail", detail: (err as Error).message });
       return report;
     }
-    const request = (iq: Element) => link.request(iq);
+    if (account) {
+      try {
+        await account.start();
+        add({ id: "admin-account", status: "ok", detail: `logged in as ${account.jid} at ${account.server}` });
+      } catch (err) {
+        add({ id: "admin-account", status: "fail", detail: (err as Error).message });
+        return report;
+      }
+    }
+    // admin commands run as the admin account when there is one, else as the component
+    const request = account ? (iq: Element) => account.request(iq) : (iq: Element) => link.request(iq);
+    const adminJid = account ? account.jid : node.component;
 
     const identity = await identifyServer(request, config.domain);
     const kind = node.kind === "auto" ? identity.kind : node.kind;
@@ -59,8 +73,8 @@ export async function runCheck(config: Config, node: NodeConfig): Promise<CheckR
     const commands = await admin.listCommands().catch(() => [] as string[]);
     const isAdmin = commands.includes(AdminNode.endUserSession);
     add(isAdmin
-      ? { id: "admin", status: "ok", detail: `${commands.length} admin commands visible to ${node.component}` }
-      : { id: "admin", status: "fail", detail: `${node.component} has no admin rights on ${config.domain}`, fix: dialect.adminSnippet(node.component) });
+      ? { id: "admin", status: "ok", detail: `${commands.length} admin commands visible to ${adminJid}` }
+      : { id: "admin", status: "fail", detail: `${adminJid} has no admin rights on ${config.domain}`, fix: dialect.adminSnippet(adminJid, account ? "account" : "component") });
 
     for (const needed of neededCommands) {
       const present = commands.includes(needed.node);
@@ -71,7 +85,7 @@ export async function runCheck(config: Config, node: NodeConfig): Promise<CheckR
     let listing = false;
     if (isAdmin) {
       try {
-        const sessions = await admin.listSessions();
+        const sessions = (await admin.listSessions()).filter((s) => !(account && isAdminAccountSession(s, account.jid)));
         listing = true;
         add({ id: "sessions", status: "ok", detail: `${sessions.length} live sessions listed` });
       } catch (err) {
@@ -103,6 +117,6 @@ export async function runCheck(config: Config, node: NodeConfig): Promise<CheckR
     report.exitCode = transfersPossible ? ExitCode.ok : ExitCode.connect;
     return report;
   } finally {
-    await link.stop();
+    await Promise.all([link.stop(), account?.stop()]);
   }
 }

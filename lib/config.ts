@@ -9,10 +9,15 @@ import { parseDuration } from "./input.ts";
 export type FromMode = "domain" | "component" | "auto";
 export type ServerKindSetting = "auto" | "prosody" | "ejabberd" | "generic";
 
-export interface AdminAccount {
+export interface AdminAccountConfig {
   jid: string;
   password: Secret;
+  /** The c2s listener the account logs in to (default: the component listener's host, port 5222). */
+  server: HostPort;
 }
+
+/** Default c2s port for the admin account when its server gives none. */
+export const C2S_PORT = 5222;
 
 export interface NodeConfig {
   name: string;
@@ -23,7 +28,7 @@ export interface NodeConfig {
   public?: HostPort;
   kind: ServerKindSetting;
   /** c2s admin account, for servers that will not treat a component as admin. */
-  admin?: AdminAccount;
+  admin?: AdminAccountConfig;
 }
 
 export interface Config {
@@ -59,8 +64,9 @@ export function loadConfig(sources: ConfigSources): Config {
   const fromSource = sources.flags?.from !== undefined ? "--from" : env.CXFR_FROM !== undefined ? "CXFR_FROM" : "from";
   const fromValue = sources.flags?.from ?? env.CXFR_FROM ?? file.from ?? "auto";
 
-  const nodes = fileNodes.map((raw, i) => readNode(raw, `nodes[${i}]`));
-  applyEnvNode(nodes, env, fileNodes.length > 0);
+  const pending = fileNodes.map((raw, i) => readNode(raw, `nodes[${i}]`));
+  applyEnvNode(pending, env, fileNodes.length > 0);
+  const nodes = pending.map(withAdminServer);
   if (sources.flags?.kind !== undefined) for (const node of nodes) node.kind = oneOf(sources.flags.kind, KINDS, "--kind");
   if (nodes.length === 0) throw new InputError("CXFR_SERVER", "no node configured: set CXFR_SERVER, CXFR_COMPONENT and CXFR_COMPONENT_SECRET, or pass --config FILE");
   uniqueNames(nodes);
@@ -121,7 +127,17 @@ function readNodeList(file: Raw): Raw[] {
   });
 }
 
-function readNode(raw: Raw, at: string): NodeConfig {
+/** A node as read, before the admin account's server defaults to the (possibly env-overridden) node host. */
+type PendingAdmin = Omit<AdminAccountConfig, "server"> & { server?: HostPort };
+type PendingNode = Omit<NodeConfig, "admin"> & { admin?: PendingAdmin };
+
+function withAdminServer(node: PendingNode): NodeConfig {
+  const { admin, ...rest } = node;
+  if (!admin) return rest;
+  return { ...rest, admin: { ...admin, server: admin.server ?? { host: node.server.host, port: C2S_PORT } } };
+}
+
+function readNode(raw: Raw, at: string): PendingNode {
   const name = raw.name === undefined ? undefined : String(raw.name);
   if (name !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(name)) throw new InputError(`${at}.name`, "use 1-64 letters, digits, '.', '_' or '-'");
   const secret = raw.secret !== undefined ? new Secret(String(raw.secret)) : raw.secret_file !== undefined ? readSecretFile(String(raw.secret_file), `${at}.secret_file`) : undefined;
@@ -137,18 +153,31 @@ function readNode(raw: Raw, at: string): NodeConfig {
   };
 }
 
-function readAdmin(raw: unknown, at: string): AdminAccount {
-  if (typeof raw !== "object" || raw === null) throw new InputError(at, "must be a mapping with jid and password_file");
+function readAdmin(raw: unknown, at: string): PendingAdmin {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new InputError(at, "must be a mapping with jid and password_file");
   const admin = raw as Raw;
-  const jid = requireString(admin.jid, `${at}.jid`);
-  parseJid(jid, `${at}.jid`);
+  const jid = requireAccountJid(admin.jid, `${at}.jid`);
   const password = admin.password !== undefined ? new Secret(String(admin.password)) : readSecretFile(requireString(admin.password_file, `${at}.password_file`), `${at}.password_file`);
-  return { jid, password };
+  const server = admin.server !== undefined ? c2sAddress(requireString(admin.server, `${at}.server`), `${at}.server`) : undefined;
+  return { jid, password, ...(server ? { server } : {}) };
+}
+
+/** An account JID (local@domain); a resource is refused, cxfr picks its own. */
+function requireAccountJid(value: unknown, field: string): string {
+  const text = requireString(value, field);
+  const jid = parseJid(text, field);
+  if (jid.local === undefined || jid.resource !== undefined) throw new InputError(field, `"${text}" must be an account JID (user@domain), without a resource`);
+  return text;
+}
+
+function c2sAddress(text: string, field: string): HostPort {
+  const address = parseHostPort(text, field);
+  return { host: address.host, port: address.port ?? C2S_PORT };
 }
 
 /** CXFR_* variables describe one node: they override the node named CXFR_NODE (or the first one), or create it. */
-function applyEnvNode(nodes: NodeConfig[], env: NodeJS.ProcessEnv, hasFileNodes: boolean): void {
-  const touched = ["CXFR_SERVER", "CXFR_COMPONENT", "CXFR_COMPONENT_SECRET", "CXFR_COMPONENT_SECRET_FILE", "CXFR_PUBLIC", "CXFR_KIND", "CXFR_ADMIN_JID"].some((k) => env[k] !== undefined);
+function applyEnvNode(nodes: PendingNode[], env: NodeJS.ProcessEnv, hasFileNodes: boolean): void {
+  const touched = ["CXFR_SERVER", "CXFR_COMPONENT", "CXFR_COMPONENT_SECRET", "CXFR_COMPONENT_SECRET_FILE", "CXFR_PUBLIC", "CXFR_KIND", "CXFR_ADMIN_JID", "CXFR_ADMIN_SERVER"].some((k) => env[k] !== undefined);
   if (!touched) return;
   const name = env.CXFR_NODE ?? (hasFileNodes ? nodes[0]?.name : "default") ?? "default";
   let node = nodes.find((n) => n.name === name);
@@ -172,10 +201,15 @@ function applyEnvNode(nodes: NodeConfig[], env: NodeJS.ProcessEnv, hasFileNodes:
   if (env.CXFR_PUBLIC !== undefined) node.public = parseHostPort(env.CXFR_PUBLIC, "CXFR_PUBLIC");
   if (env.CXFR_KIND !== undefined) node.kind = oneOf(env.CXFR_KIND, KINDS, "CXFR_KIND");
   if (env.CXFR_ADMIN_JID !== undefined) {
-    parseJid(env.CXFR_ADMIN_JID, "CXFR_ADMIN_JID");
+    const jid = requireAccountJid(env.CXFR_ADMIN_JID, "CXFR_ADMIN_JID");
     const password = envSecret(env, "CXFR_ADMIN_PASSWORD");
     if (!password) throw new InputError("CXFR_ADMIN_PASSWORD", "missing: CXFR_ADMIN_JID needs CXFR_ADMIN_PASSWORD or CXFR_ADMIN_PASSWORD_FILE");
-    node.admin = { jid: env.CXFR_ADMIN_JID, password };
+    node.admin = { jid, password, ...(node.admin?.server ? { server: node.admin.server } : {}) };
+  }
+  if (env.CXFR_ADMIN_SERVER !== undefined) {
+    const server = c2sAddress(env.CXFR_ADMIN_SERVER, "CXFR_ADMIN_SERVER");
+    if (!node.admin) throw new InputError("CXFR_ADMIN_SERVER", "set CXFR_ADMIN_JID (and CXFR_ADMIN_PASSWORD) too: there is no admin account to log in with");
+    node.admin.server = server;
   }
 }
 

@@ -43,6 +43,7 @@ export async function runJobCommand(out: Output, config: Config, node: NodeConfi
       node: node.name,
       link: session.link,
       admin: session.admin,
+      ready: session.ready,
       domain: config.domain,
       ...(request.flags.domain !== undefined ? { packetDomain: request.flags.domain } : {}),
       from,

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { ConnectError, InterruptedError, StanzaError, TimeoutError } from "../errors.ts";
+import { ConnectError, InterruptedError, NotAuthorizedError, StanzaError, TimeoutError } from "../errors.ts";
 import type { Link } from "../link/link.ts";
 import type { ServerAdmin } from "../servers/server-admin.ts";
 import type { LiveSession } from "../xmpp/admin.ts";
@@ -19,6 +19,8 @@ export interface TransferJobOptions {
   node: string;
   link: Link;
   admin: ServerAdmin;
+  /** Waits until the node's connections are back (default: the component link); rejects with NotAuthorizedError for good. */
+  ready?: (timeoutMs: number) => Promise<void>;
   /** Users' domain: the `from` of packets in domain mode and the default `<domain>`. */
   domain: string;
   packetDomain?: string;
@@ -143,7 +145,7 @@ export class TransferJob {
       }
       await this.pacer.slot(this.o.signal);
       await this.pacer.token(this.o.signal);
-      await this.o.link.waitOnline(this.remainingMs()).catch(() => undefined);
+      await this.waitReady();
       await this.freshScan();
       if (this.stopping) {
         this.pacer.release();
@@ -157,6 +159,14 @@ export class TransferJob {
       }
       await this.sendPacket(record);
     }
+  }
+
+  /** Waits for the connections through the remaining time; a refused admin login ends the job. */
+  private async waitReady(): Promise<void> {
+    const ready = this.o.ready ?? ((ms: number) => this.o.link.waitOnline(ms));
+    await ready(this.remainingMs()).catch((err: unknown) => {
+      if (err instanceof NotAuthorizedError) throw err;
+    });
   }
 
   /** After a link drop, waits for the observer's first listing made since, so no packet goes to a session the restart ended. */
@@ -235,7 +245,7 @@ export class TransferJob {
       } catch (err) {
         if (!(err instanceof ConnectError || err instanceof TimeoutError)) throw err;
         this.emit({ event: "link", state: "down", reason: err.message });
-        await this.o.link.waitOnline(this.remainingMs()).catch(() => undefined);
+        await this.waitReady();
         if (this.o.link.state === "online") this.emit({ event: "link", state: "up" });
         if (this.o.signal.aborted || this.deadlinePassed) this.finished = true;
         continue;

@@ -1,10 +1,10 @@
 import { EventEmitter } from "node:events";
-import { randomBytes } from "node:crypto";
 import { component, type Component } from "@xmpp/component";
 import type { Element } from "@xmpp/xml";
-import { ConnectError, NotAuthorizedError, TimeoutError } from "../errors.ts";
+import { ConnectError, NotAuthorizedError } from "../errors.ts";
 import { formatHostPort, type HostPort } from "../xmpp/address.ts";
-import { stanzaErrorOf } from "../xmpp/stanza.ts";
+import { PendingIqs } from "./pending-iqs.ts";
+import { connectUntilOnline, withTimeout } from "./timing.ts";
 import { backoffDelay, defaultBackoff, type BackoffOptions } from "./backoff.ts";
 import type { Secret } from "../secret.ts";
 
@@ -19,12 +19,6 @@ export interface LinkOptions {
 
 export type LinkState = "idle" | "connecting" | "online" | "reconnecting" | "stopped";
 
-interface Pending {
-  resolve: (el: Element) => void;
-  reject: (err: Error) => void;
-  timer: NodeJS.Timeout;
-}
-
 /**
  * One XEP-0114 component connection. Events: `online`, `offline` (link lost), `reconnecting` (attempt, delayMs),
  * `stream-error` (condition, text), `stanza` (every incoming stanza).
@@ -34,7 +28,7 @@ export class Link extends EventEmitter {
   state: LinkState = "idle";
   readonly component: string;
   private entity: Component | null = null;
-  private readonly pending = new Map<string, Pending>();
+  private readonly pending = new PendingIqs();
   private reconnectTimer: NodeJS.Timeout | null = null;
   private attempt = 0;
   private lastStreamError: { condition: string; text: string } | null = null;
@@ -62,7 +56,7 @@ export class Link extends EventEmitter {
   async stop(): Promise<void> {
     this.state = "stopped";
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
-    this.rejectPending(new ConnectError("link stopped", "link_stopped"));
+    this.pending.rejectAll(new ConnectError("link stopped", "link_stopped"));
     await this.closeEntity();
   }
 
@@ -81,23 +75,7 @@ export class Link extends EventEmitter {
    * never left, so a caller can tell "not sent" from "sent, no answer".
    */
   exchange(iq: Element, timeoutMs = this.options.iqTimeoutMs ?? 15_000): { written: Promise<void>; reply: Promise<Element> } {
-    const id = (iq.attrs.id ??= `cxfr-${randomBytes(6).toString("hex")}`) as string;
-    let written!: Promise<void>;
-    const reply = new Promise<Element>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new TimeoutError(`iq ${iq.getChildElements()[0]?.name ?? ""} to ${String(iq.attrs.to)}`, timeoutMs));
-      }, timeoutMs);
-      this.pending.set(id, { resolve, reject, timer });
-      written = this.send(iq).catch((err: Error) => {
-        clearTimeout(timer);
-        this.pending.delete(id);
-        reject(err);
-        throw err;
-      });
-    });
-    written.catch(() => undefined);
-    return { written, reply };
+    return this.pending.exchange(iq, timeoutMs, (el) => this.send(el));
   }
 
   /** Resolves when the link is online, waiting through reconnects; rejects after timeoutMs. */
@@ -132,7 +110,7 @@ export class Link extends EventEmitter {
     entity.on("stanza", (el: Element) => this.onStanza(el));
     const timeoutMs = this.options.connectTimeoutMs ?? 10_000;
     try {
-      await withTimeout(handshake(entity, service, domain), timeoutMs, () => new ConnectError(`no handshake from ${this.address} within ${timeoutMs} ms`));
+      await withTimeout(connectUntilOnline(entity, service, domain), timeoutMs, () => new ConnectError(`no handshake from ${this.address} within ${timeoutMs} ms`));
     } catch (err) {
       this.entity = null;
       await safeStop(entity);
@@ -164,15 +142,7 @@ export class Link extends EventEmitter {
   }
 
   private onStanza(el: Element): void {
-    if (el.name === "iq" && (el.attrs.type === "result" || el.attrs.type === "error")) {
-      const waiter = this.pending.get(String(el.attrs.id));
-      if (waiter) {
-        this.pending.delete(String(el.attrs.id));
-        clearTimeout(waiter.timer);
-        if (el.attrs.type === "result") waiter.resolve(el);
-        else waiter.reject(stanzaErrorOf(el));
-      }
-    }
+    this.pending.settle(el);
     this.emit("stanza", el);
   }
 
@@ -180,7 +150,7 @@ export class Link extends EventEmitter {
     if (this.entity !== entity) return;
     this.entity = null;
     const reason = this.lastStreamError ? ` (${this.lastStreamError.condition})` : "";
-    this.rejectPending(new ConnectError(`link to ${this.address} lost${reason}`, "link_lost"));
+    this.pending.rejectAll(new ConnectError(`link to ${this.address} lost${reason}`, "link_lost"));
     if (this.state === "stopped") return;
     this.state = "reconnecting";
     this.emit("offline", this.lastStreamError?.condition);
@@ -201,42 +171,11 @@ export class Link extends EventEmitter {
     }, delay);
   }
 
-  private rejectPending(err: Error): void {
-    for (const [id, waiter] of this.pending) {
-      clearTimeout(waiter.timer);
-      waiter.reject(err);
-      this.pending.delete(id);
-    }
-  }
-
   private async closeEntity(): Promise<void> {
     const entity = this.entity;
     this.entity = null;
     if (entity) await safeStop(entity);
   }
-}
-
-/**
- * entity.start() leaves its "online" promise unobserved when the socket fails mid-handshake, which
- * surfaces as an unhandled rejection (ECONNRESET) that kills the process; this awaits every step itself.
- */
-async function handshake(entity: Component, service: string, domain: string): Promise<void> {
-  const online = new Promise<void>((resolve, reject) => {
-    const onError = (err: Error) => {
-      entity.off("online", onOnline);
-      reject(err);
-    };
-    const onOnline = () => {
-      entity.off("error", onError);
-      resolve();
-    };
-    entity.once("online", onOnline);
-    entity.once("error", onError);
-  });
-  online.catch(() => undefined);
-  await entity.connect(service);
-  await entity.open({ domain });
-  await online;
 }
 
 async function safeStop(entity: Component): Promise<void> {
@@ -246,20 +185,4 @@ async function safeStop(entity: Component): Promise<void> {
   } catch {
     (entity.socket as { destroy?: () => void } | null)?.destroy?.();
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(onTimeout()), ms);
-    promise.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(timer);
-        reject(e);
-      },
-    );
-  });
 }

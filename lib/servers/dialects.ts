@@ -2,6 +2,9 @@ import { AdminField, AdminNode } from "../xmpp/admin.ts";
 
 export type ServerKind = "prosody" | "ejabberd" | "generic";
 
+/** What runs cxfr's admin commands: the component itself, or a c2s admin account. */
+export type AdminEntity = "component" | "account";
+
 /** How a server lists live sessions with their resources. */
 export type SessionListing =
   | "online-users-details" // XEP-0133 get-online-users-list with Prosody's `details` field
@@ -16,8 +19,8 @@ export interface Dialect {
   addressesFromStats: boolean;
   endSessionField: string;
   announceBodyField: string;
-  /** Server text for how to make the component an admin. */
-  adminSnippet: (component: string) => string;
+  /** Server text for how to make `jid` (the component, or the c2s admin account) an admin. */
+  adminSnippet: (jid: string, entity?: AdminEntity) => string;
   /** Server text for allowing stanzas from the users' domain. */
   fromDomainSnippet: (component: string) => string;
 }
@@ -29,7 +32,7 @@ export const dialects: Record<ServerKind, Dialect> = {
     addressesFromStats: false,
     endSessionField: AdminField.accountJids,
     announceBodyField: AdminField.announcement,
-    adminSnippet: (c) => `prosody.cfg.lua, global section: admins = { "${c}" }  (plus modules "adhoc", "admin_adhoc", "announce")`,
+    adminSnippet: (jid) => `prosody.cfg.lua, global section: admins = { "${jid}" }  (plus modules "adhoc", "admin_adhoc", "announce")`,
     fromDomainSnippet: (c) => `prosody.cfg.lua: Component "${c}" ... validate_from_addresses = false`,
   },
   ejabberd: {
@@ -38,7 +41,7 @@ export const dialects: Record<ServerKind, Dialect> = {
     addressesFromStats: true,
     endSessionField: AdminField.accountJid,
     announceBodyField: AdminField.body,
-    adminSnippet: (c) => `ejabberd.yml: acl: { admin: { server: [${c}] } } and access_rules: { configure: { allow: admin }, announce: { allow: admin } }  (modules mod_adhoc, mod_configure, mod_announce)`,
+    adminSnippet: (jid, entity = "component") => `ejabberd.yml: acl: { admin: { ${entity === "account" ? "user" : "server"}: [${jid}] } } and access_rules: { configure: { allow: admin }, announce: { allow: admin } }  (modules mod_adhoc, mod_configure, mod_announce)`,
     fromDomainSnippet: () => `ejabberd.yml: on the ejabberd_service listener: check_from: false`,
   },
   generic: {
@@ -47,7 +50,7 @@ export const dialects: Record<ServerKind, Dialect> = {
     addressesFromStats: false,
     endSessionField: AdminField.accountJids,
     announceBodyField: AdminField.announcement,
-    adminSnippet: (c) => `grant ${c} the server's admin rights for XEP-0133 commands`,
+    adminSnippet: (jid) => `grant ${jid} the server's admin rights for XEP-0133 commands`,
     fromDomainSnippet: (c) => `allow component ${c} to send stanzas from the users' domain`,
   },
 };

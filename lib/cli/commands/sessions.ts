@@ -11,7 +11,7 @@ export async function sessionsCommand(ctx: CommandContext, options: { user?: str
   const session = await openNode(config, node);
   let sessions: LiveSession[];
   try {
-    sessions = (await session.admin.listSessions({ details: true })).filter(filter);
+    sessions = (await session.admin.listSessions({ details: true })).filter((s) => !session.isOwnSession(s) && filter(s));
   } finally {
     await session.close();
   }

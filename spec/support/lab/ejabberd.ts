@@ -100,7 +100,7 @@ acl:
   admin:
     server:
 ${admins.map((a) => `      - ${q(a)}`).join("\n")}
-  local:
+${i.adminUsers.length ? `    user:\n${i.adminUsers.map((u) => `      - ${q(u)}`).join("\n")}\n` : ""}  local:
     user_regexp: ""
 access_rules:
   local:

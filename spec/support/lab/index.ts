@@ -27,6 +27,8 @@ export interface ServerOptions {
   secret?: string;
   /** default true: Prosody global `admins`; ejabberd `acl: admin: server:` (+ configure/announce: admin) */
   componentIsAdmin?: boolean;
+  /** bare JIDs of c2s accounts made admins: Prosody global `admins`; ejabberd `acl: admin: user:` (register them via `users`) */
+  adminUsers?: string[];
   /** default true: Prosody `validate_from_addresses = false`; ejabberd `check_from: false` */
   allowDomainFrom?: boolean;
   /** registered before startServer resolves */
@@ -46,6 +48,8 @@ export async function startServer(opts: ServerOptions): Promise<LabServer> {
   const component = opts.component ?? "cxfr.localhost";
   for (const d of [domain, component]) if (!DOMAIN_RE.test(d)) throw new Error(`invalid domain ${JSON.stringify(d)}`);
   const secret = opts.secret ?? randomBytes(16).toString("hex");
+  const adminUsers = opts.adminUsers ?? [];
+  for (const u of adminUsers) if (!/^[a-z0-9._-]+@[a-z0-9.-]+$/i.test(u)) throw new Error(`adminUsers: invalid bare JID ${JSON.stringify(u)}`);
   if (!/^[\x21-\x7e]+$/.test(secret) || /["'\\]/.test(secret)) throw new Error("secret: printable ASCII without quotes or backslashes");
 
   const c2sPort = await freePort();
@@ -58,6 +62,7 @@ export async function startServer(opts: ServerOptions): Promise<LabServer> {
     component,
     secret,
     componentIsAdmin: opts.componentIsAdmin ?? true,
+    adminUsers,
     allowDomainFrom: opts.allowDomainFrom ?? true,
     c2sPort,
     componentPort,

@@ -40,6 +40,8 @@ export interface Instance {
   component: string;
   secret: string;
   componentIsAdmin: boolean;
+  /** bare JIDs of c2s accounts that are server admins */
+  adminUsers: string[];
   allowDomainFrom: boolean;
   c2sPort: number;
   componentPort: number;

@@ -147,7 +147,7 @@ export class TransferJob {
       await this.pacer.token(this.o.signal);
       await this.waitReady();
       await this.freshScan();
-      if (this.stopping) {
+      if (this.stopping || this.finished) {
         this.pacer.release();
         this.queue.unshift(record);
         return;

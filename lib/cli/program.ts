@@ -101,8 +101,8 @@ export function buildProgram(env: NodeJS.ProcessEnv, tty: boolean): { run(argv: 
         return exitCode;
       } catch (err) {
         if (err instanceof CommanderError) {
-          if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help") return ExitCode.ok;
-          return ExitCode.usage;
+          // --help and --version exit 0; help shown because no command was given is a usage error
+          return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
         }
         process.stderr.write(`cxfr: error: ${(err as Error).message.split("\n", 1)[0]}\n`);
         return 1;

@@ -74,6 +74,15 @@ describe("CLI input errors", function () {
     });
   }
 
+  it("exits 2 with the usage when no command is given, 0 for --help", async () => {
+    const none = await runCli([], validEnv);
+    expect(none.code).to.equal(2);
+    expect(none.stderr).to.match(/Usage: cxfr/);
+    const help = await runCli(["--help"], validEnv);
+    expect(help.code).to.equal(0);
+    expect(help.stdout).to.match(/drain \[options\]/);
+  });
+
   it("never prints the component secret, even with a connection failure", async () => {
     const result = await runCli(["check", "--json"], validEnv);
     expect(result.code).to.equal(3);

@@ -57,6 +57,9 @@ const KINDS: readonly ServerKindSetting[] = ["auto", "prosody", "ejabberd", "gen
 export function loadConfig(sources: ConfigSources): Config {
   const { env } = sources;
   const file = sources.file ? readConfigFile(sources.file) : {};
+  knownKeys(file, ["domain", "from", "nodes", "iq_timeout", "journal", "api", "pacing"], "");
+  if (file.pacing !== undefined) knownKeys(mapping(file.pacing, "pacing"), ["rate", "burst", "jitter", "max_in_flight", "wait", "grace", "deadline"], "pacing.");
+  if (file.api !== undefined) knownKeys(mapping(file.api, "api"), ["listen", "token_file"], "api.");
   const fileNodes = readNodeList(file);
 
   const domainSource = env.CXFR_DOMAIN !== undefined ? "CXFR_DOMAIN" : "domain";
@@ -138,6 +141,7 @@ function withAdminServer(node: PendingNode): NodeConfig {
 }
 
 function readNode(raw: Raw, at: string): PendingNode {
+  knownKeys(raw, ["name", "server", "component", "secret", "secret_file", "public", "kind", "admin"], `${at}.`);
   const name = raw.name === undefined ? undefined : String(raw.name);
   if (name !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(name)) throw new InputError(`${at}.name`, "use 1-64 letters, digits, '.', '_' or '-'");
   const secret = raw.secret !== undefined ? new Secret(String(raw.secret)) : raw.secret_file !== undefined ? readSecretFile(String(raw.secret_file), `${at}.secret_file`) : undefined;
@@ -156,6 +160,7 @@ function readNode(raw: Raw, at: string): PendingNode {
 function readAdmin(raw: unknown, at: string): PendingAdmin {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new InputError(at, "must be a mapping with jid and password_file");
   const admin = raw as Raw;
+  knownKeys(admin, ["jid", "password", "password_file", "server"], `${at}.`);
   const jid = requireAccountJid(admin.jid, `${at}.jid`);
   const password = admin.password !== undefined ? new Secret(String(admin.password)) : readSecretFile(requireString(admin.password_file, `${at}.password_file`), `${at}.password_file`);
   const server = admin.server !== undefined ? c2sAddress(requireString(admin.server, `${at}.server`), `${at}.server`) : undefined;
@@ -228,6 +233,18 @@ function readSecretFile(path: string, field: string): Secret {
     if (err instanceof InputError) throw err;
     throw new InputError(field, `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? "error"}`);
   }
+}
+
+/** A misspelt key would otherwise be ignored without a word (a `rat: 5` would drain at the default rate). */
+function knownKeys(raw: Raw, allowed: readonly string[], prefix: string): void {
+  for (const key of Object.keys(raw)) {
+    if (!allowed.includes(key)) throw new InputError(`${prefix}${key}`, `unknown setting (known here: ${allowed.join(", ")})`);
+  }
+}
+
+function mapping(value: unknown, field: string): Raw {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new InputError(field, "must be a mapping");
+  return value as Raw;
 }
 
 function requireString(value: unknown, field: string): string {

@@ -47,6 +47,8 @@ const bad: BadCase[] = [
   { title: "fallback kick without kick among the methods", args: ["drain", "--to", "b.example.com", "--method", "cxfr", "--fallback", "kick"], field: /--fallback/ },
   { title: "unknown method", args: ["drain", "--to", "b.example.com", "--method", "cxfr,teleport"], field: /--method/ },
   { title: "draining a node to itself", args: ["drain", "--to", "a.example.com:5222"], env: { CXFR_PUBLIC: "a.example.com:5222" }, field: /--to: a\.example\.com:5222 is node default itself/ },
+  { title: "misspelt pacing key in the config", args: ["--config", configFile("typo.yml", "domain: localhost\npacing: { rat: 5 }\n"), "check"], field: /^cxfr: error: pacing\.rat: unknown setting/ },
+  { title: "misspelt node key in the config", args: ["--config", configFile("nodetypo.yml", "domain: localhost\nnodes:\n  - name: a\n    sever: 127.0.0.1:5347\n"), "check"], env: { CXFR_SERVER: undefined }, field: /^cxfr: error: nodes\[0\]\.sever: unknown setting/ },
   { title: "unknown node", args: ["--node", "zz", "sessions"], field: /--node/ },
   { title: "malformed CXFR_ADMIN_SERVER", args: ["check"], env: { CXFR_ADMIN_JID: "boss@localhost", CXFR_ADMIN_PASSWORD: SECRET, CXFR_ADMIN_SERVER: "bad host:5222" }, field: /^cxfr: error: CXFR_ADMIN_SERVER: / },
   { title: "CXFR_ADMIN_SERVER without an admin account", args: ["check"], env: { CXFR_ADMIN_SERVER: "127.0.0.1:5222" }, field: /^cxfr: error: CXFR_ADMIN_SERVER: .*CXFR_ADMIN_JID/ },

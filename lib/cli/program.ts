@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from "commander";
-import { loadConfig, selectNode, type Config } from "../config.ts";
+import { loadConfig, selectNode, type Config, type NodeConfig } from "../config.ts";
 import { ExitCode } from "../errors.ts";
 import { Output } from "./output.ts";
 import { checkCommand } from "./commands/check.ts";
@@ -18,6 +18,8 @@ export interface CommandContext {
   out: Output;
   config: () => Config;
   selectNode: typeof selectNode;
+  /** The node named by --node, or every configured node. */
+  nodesToShow(config: Config): NodeConfig[];
 }
 
 /** Builds the `cxfr` program; run() resolves with the process exit code and never throws. */
@@ -42,6 +44,7 @@ export function buildProgram(env: NodeJS.ProcessEnv, tty: boolean): { run(argv: 
       out,
       config: () => (cached ??= loadConfig({ ...(globals.config !== undefined ? { file: globals.config } : {}), env })),
       selectNode: (config, name) => selectNode(config, name ?? globals.node),
+      nodesToShow: (config) => (globals.node !== undefined ? [selectNode(config, globals.node)] : config.nodes),
     };
   };
 

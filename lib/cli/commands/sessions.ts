@@ -4,24 +4,30 @@ import { bareJid, formatJid, parseJid } from "../../xmpp/jid.ts";
 import { openNode } from "../connect.ts";
 import type { CommandContext } from "../program.ts";
 
+/** Live sessions of the node named by --node, or of every configured node. */
 export async function sessionsCommand(ctx: CommandContext, options: { user?: string }): Promise<number> {
   const filter = options.user !== undefined ? sessionFilter(options.user) : () => true;
   const config = ctx.config();
-  const node = ctx.selectNode(config, undefined);
-  const session = await openNode(config, node);
-  let sessions: LiveSession[];
-  try {
-    sessions = (await session.admin.listSessions({ details: true })).filter((s) => !session.isOwnSession(s) && filter(s));
-  } finally {
-    await session.close();
+  const nodes = ctx.nodesToShow(config);
+  const rows: Array<{ node: string; session: LiveSession }> = [];
+  for (const node of nodes) {
+    const opened = await openNode(config, node);
+    try {
+      const sessions = await opened.admin.listSessions({ details: true });
+      for (const session of sessions) if (!opened.isOwnSession(session) && filter(session)) rows.push({ node: node.name, session });
+    } finally {
+      await opened.close();
+    }
   }
-  sessions.sort((a, b) => a.jid.localeCompare(b.jid));
+  rows.sort((a, b) => a.node.localeCompare(b.node) || a.session.jid.localeCompare(b.session.jid));
   if (ctx.out.machine) {
-    for (const s of sessions) ctx.out.event({ node: node.name, jid: s.jid, ip: s.ip ?? null, show: s.show ?? null, priority: s.priority ?? null });
-  } else {
-    ctx.out.table(["JID", "IP", "PRESENCE"], sessions.map((s) => [s.jid, s.ip ?? "-", presence(s)]));
-    ctx.out.line(`${sessions.length} session${sessions.length === 1 ? "" : "s"} on ${node.name}`);
+    for (const { node, session: s } of rows) ctx.out.event({ node, jid: s.jid, ip: s.ip ?? null, show: s.show ?? null, priority: s.priority ?? null });
+    return ExitCode.ok;
   }
+  const several = nodes.length > 1;
+  const columns = [...(several ? ["NODE"] : []), "JID", "IP", "PRESENCE"];
+  ctx.out.table(columns, rows.map(({ node, session: s }) => [...(several ? [node] : []), s.jid, s.ip ?? "-", presence(s)]));
+  ctx.out.line(`${rows.length} session${rows.length === 1 ? "" : "s"} on ${nodes.map((n) => n.name).join(", ")}`);
   return ExitCode.ok;
 }
 

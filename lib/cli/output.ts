@@ -34,10 +34,6 @@ export class Output {
     for (const row of rows) this.stdout.write(`${format(row)}\n`);
   }
 
-  warn(text: string): void {
-    if (!this.options.quiet) this.stderr.write(`cxfr: ${text}\n`);
-  }
-
   error(err: unknown): number {
     const exitCode = err instanceof CxfrError ? err.exitCode : 1;
     const message = err instanceof Error ? err.message : String(err);

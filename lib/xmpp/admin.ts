@@ -3,7 +3,6 @@ import { fieldValues, type DataForm } from "./forms.ts";
 
 /** XEP-0133 Service Administration: command nodes, FORM_TYPE and the field names both servers use. */
 const ADMIN = "http://jabber.org/protocol/admin";
-export const ADMIN_FORM_TYPE = ADMIN;
 
 export const AdminNode = {
   onlineUsersList: `${ADMIN}#get-online-users-list`,

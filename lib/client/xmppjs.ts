@@ -8,6 +8,8 @@ import type { Element } from "@xmpp/xml";
 
 export const NS_SM = "urn:xmpp:sm:3";
 export const NS_STREAMS = "urn:ietf:params:xml:ns:xmpp-streams";
+const NS_STREAM_FEATURES = "http://etherx.jabber.org/streams";
+const SM_SETTLE_TIMEOUT_MS = 5_000;
 
 export interface StreamErrorLike extends Error {
   condition: string;
@@ -56,5 +58,56 @@ export function override<T extends object, K extends keyof T>(target: T, key: K,
   return () => {
     if (had) target[key] = previous;
     else delete target[key];
+  };
+}
+
+export interface SmNegotiation {
+  /**
+   * Resolves once the current stream's XEP-0198 negotiation is settled (<enabled/> or <failed/>), at once when
+   * the server did not offer it, and at the latest at a disconnect or after 5 s. xmpp.js emits `online` right
+   * after the bind and only then sends <enable/>; a stanza sent in that gap can make it ack one stanza too many,
+   * and ejabberd then closes the stream.
+   */
+  settled(): Promise<void>;
+  stop(): void;
+}
+
+export function smNegotiation(client: Client): SmNegotiation {
+  let offered = false;
+  let settled = false;
+  const waiters = new Set<() => void>();
+  const wake = () => {
+    for (const w of waiters) w();
+    waiters.clear();
+  };
+  const onElement = (el: Element): void => {
+    if (el.is("features", NS_STREAM_FEATURES)) {
+      offered = el.getChild("sm", NS_SM) !== undefined;
+      settled = false;
+    } else if (el.is("enabled", NS_SM) || el.is("failed", NS_SM)) {
+      settled = true;
+      wake();
+    }
+  };
+  client.on("element", onElement);
+  client.on("disconnect", wake);
+  return {
+    settled: () =>
+      !offered || settled
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            const timer = setTimeout(done, SM_SETTLE_TIMEOUT_MS);
+            function done() {
+              clearTimeout(timer);
+              waiters.delete(done);
+              resolve();
+            }
+            waiters.add(done);
+          }),
+    stop() {
+      client.off("element", onElement);
+      client.off("disconnect", wake);
+      wake();
+    },
   };
 }

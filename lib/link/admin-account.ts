@@ -8,7 +8,7 @@ import { formatHostPort, type HostPort } from "../xmpp/address.ts";
 import { bareJid, parseJid } from "../xmpp/jid.ts";
 import { PendingIqs } from "./pending-iqs.ts";
 import { connectUntilOnline, withTimeout } from "./timing.ts";
-import { connectToIPv6Literals, internals } from "../client/xmppjs.ts";
+import { connectToIPv6Literals, internals, smNegotiation } from "../client/xmppjs.ts";
 import type { Secret } from "../secret.ts";
 
 export interface AdminAccountOptions {
@@ -36,8 +36,6 @@ export function isAdminAccountSession(session: { bare: string; resource: string 
   return session.bare.toLowerCase() === bareJid(accountJid).toLowerCase() && session.resource.startsWith(ADMIN_RESOURCE_PREFIX);
 }
 
-const NS_SM = "urn:xmpp:sm:3";
-const NS_STREAMS = "http://etherx.jabber.org/streams";
 /** SASL conditions that a retry cannot fix. */
 const FATAL_SASL = new Set(["not-authorized", "account-disabled", "credentials-expired", "invalid-authzid", "encryption-required"]);
 
@@ -83,7 +81,7 @@ export class AdminAccount extends EventEmitter {
     });
     connectToIPv6Literals(xmpp);
     this.xmpp = xmpp;
-    const sm = smSettlement(xmpp);
+    const sm = smNegotiation(xmpp);
     xmpp.on("error", (err: XmppError) => this.onError(err));
     xmpp.on("stanza", (el: Element) => this.pending.settle(el));
     xmpp.on("disconnect", () => this.onDisconnect());
@@ -94,7 +92,7 @@ export class AdminAccount extends EventEmitter {
     try {
       await withTimeout(connectUntilOnline(xmpp, service, domain), timeoutMs, () => new ConnectError(`admin account ${this.jid}: no login at ${this.server} within ${timeoutMs} ms`));
       // XEP-0198: stanzas sent between bind and <enabled/> can be miscounted (ejabberd then closes the stream)
-      await withTimeout(sm(), 5000, () => new Error("sm")).catch(() => undefined);
+      await sm.settled();
     } catch (err) {
       this.state = "stopped";
       this.xmpp = null;
@@ -200,24 +198,6 @@ export class AdminAccount extends EventEmitter {
 function isLoopbackIp(host: string): boolean {
   if (isIP(host) === 4) return host.startsWith("127.");
   return host === "::1" || host === "0:0:0:0:0:0:0:1";
-}
-
-/**
- * Resolves once the XEP-0198 negotiation of the current stream is settled (<enabled/> or <failed/>), at once when
- * the server does not offer it. Call after start().
- */
-function smSettlement(xmpp: Client): () => Promise<void> {
-  let offered = false;
-  let settled = false;
-  let wake: () => void = () => undefined;
-  xmpp.on("element", (el: Element) => {
-    if (el.is("features", NS_STREAMS) && el.getChild("sm", NS_SM)) offered = true;
-    else if (el.is("enabled", NS_SM) || el.is("failed", NS_SM)) {
-      settled = true;
-      wake();
-    }
-  });
-  return () => (!offered || settled ? Promise.resolve() : new Promise<void>((resolve) => (wake = resolve)));
 }
 
 async function safeStop(xmpp: Client): Promise<void> {

@@ -80,3 +80,10 @@ export class ProtocolError extends CxfrError {
     super(message, ExitCode.connect, "protocol_error");
   }
 }
+
+/** The server closed the component stream with invalid-from after a packet from the users' domain: it was not delivered. */
+export class FromDomainRefusedError extends CxfrError {
+  constructor(readonly snippet: string) {
+    super(`the server refuses stanzas from the users' domain (invalid-from); add to the server config: ${snippet} — or use --from component`, ExitCode.connect, "invalid_from");
+  }
+}

@@ -19,7 +19,7 @@ export class Output {
     return this.options.json || !this.options.tty;
   }
 
-  event(record: Record<string, unknown>): void {
+  event(record: object): void {
     this.stdout.write(`${JSON.stringify(record)}\n`);
   }
 

@@ -1,11 +1,17 @@
 import cliProgress from "cli-progress";
-import type { JobEvent } from "../jobs/runner.ts";
+import type { JobEventName } from "../jobs/events.ts";
+
+/** What the bar reads of an event. */
+export interface ProgressEvent {
+  event: JobEventName;
+  jid?: string;
+}
 
 const SETTLED = ["moved", "kicked", "failed", "skipped"] as const;
 type Settled = (typeof SETTLED)[number];
 
 /** A one-line progress bar for people at a terminal: moved / kicked / failed / remaining, rate, ETA. */
-export function createProgress(stream: NodeJS.WriteStream = process.stderr): { update(event: JobEvent): void; stop(): void } {
+export function createProgress(stream: NodeJS.WriteStream = process.stderr): { update(event: ProgressEvent): void; stop(): void } {
   const counts: Record<Settled, number> = { moved: 0, kicked: 0, failed: 0, skipped: 0 };
   // every session is sent a packet, kicked straight away (--method kick) or skipped before its turn
   const targets = new Set<unknown>();

@@ -1,5 +1,6 @@
 import type { Config, NodeConfig } from "../config.ts";
-import { ExitCode, InputError } from "../errors.ts";
+import { CxfrError, ExitCode, InputError } from "../errors.ts";
+import { restartedSince } from "../servers/uptime.ts";
 import { tcpReachable } from "../link/tcp.ts";
 import { formatHostPort } from "../xmpp/address.ts";
 import type { Target } from "../jobs/targets.ts";
@@ -36,7 +37,8 @@ export async function runJobCommand(out: Output, config: Config, node: NodeConfi
   const progress = !out.options.json && out.options.tty && !out.options.quiet ? createProgress() : undefined;
   try {
     await request.validate?.(session);
-    const from = await resolveFrom(config, request.flags.from, session);
+    const mode = request.flags.from ?? config.from;
+    const from = await resolveFrom(mode, config.domain, session);
     const own = node.admin ? bareJid(node.admin.jid) : undefined;
     const job = new TransferJob({
       kind: request.kind,
@@ -47,6 +49,9 @@ export async function runJobCommand(out: Output, config: Config, node: NodeConfi
       domain: config.domain,
       ...(request.flags.domain !== undefined ? { packetDomain: request.flags.domain } : {}),
       from,
+      fromFallback: mode === "auto",
+      fromDomainSnippet: session.admin.dialect.fromDomainSnippet(node.component),
+      restartedSince: (wallMs) => restartedSince((iq) => session.link.request(iq), config.domain, wallMs),
       targets: request.settings.targets,
       selects: (s) => s.bare !== own && !request.settings.excluded(s) && request.selects(s),
       pacing: request.settings.pacing,
@@ -61,13 +66,17 @@ export async function runJobCommand(out: Output, config: Config, node: NodeConfi
       signal: controller.signal,
       onEvent: (event) => {
         if (out.options.json) out.event(event);
-        else if (event.event === "planned") out.line(`${String(event.jid)} -> ${String(event.target)}`);
+        else if (event.event === "planned") out.line(`${event.jid} -> ${event.target}`);
         else progress?.update(event);
       },
     });
     const summary = await job.run();
     progress?.stop();
     if (!out.options.json) printSummary(out, summary, Boolean(request.flags.dryRun));
+    if (summary.error) {
+      out.error(new CxfrError(summary.error.message, ExitCode.connect, summary.error.code));
+      return summary.error.code === "journal_failed" ? ExitCode.usage : ExitCode.connect;
+    }
     if (controller.signal.aborted) return ExitCode.interrupted;
     if (request.flags.dryRun) return ExitCode.ok;
     return summary.failed === 0 && summary.remaining === 0 ? ExitCode.ok : ExitCode.incomplete;
@@ -88,10 +97,9 @@ async function assertTargetsReachable(targets: Target[]): Promise<void> {
   });
 }
 
-async function resolveFrom(config: Config, flag: string | undefined, session: NodeSession): Promise<"domain" | "component"> {
-  const mode = flag ?? config.from;
+async function resolveFrom(mode: string, domain: string, session: NodeSession): Promise<"domain" | "component"> {
   if (mode === "domain" || mode === "component") return mode;
-  return (await probeFromDomain(session.link, config.domain)) === "allowed" ? "domain" : "component";
+  return (await probeFromDomain(session.link, domain)) === "allowed" ? "domain" : "component";
 }
 
 function printSummary(out: Output, s: JobSummary, dryRun: boolean): void {
@@ -99,5 +107,6 @@ function printSummary(out: Output, s: JobSummary, dryRun: boolean): void {
     out.line(`dry run: ${s.targeted} sessions would be transferred; nothing was sent`);
     return;
   }
-  out.line(`${s.kind} ${s.job}: targeted ${s.targeted}, moved ${s.moved}, kicked ${s.kicked}, failed ${s.failed}, skipped ${s.skipped}, remaining ${s.remaining} in ${(s.elapsed_ms / 1000).toFixed(1)} s`);
+  const methods = Object.entries(s.by_method).map(([method, n]) => `${method} ${n}`).join(", ");
+  out.line(`${s.kind} ${s.job}: targeted ${s.targeted}, moved ${s.moved}, kicked ${s.kicked}, failed ${s.failed}, skipped ${s.skipped}, remaining ${s.remaining} in ${(s.elapsed_ms / 1000).toFixed(1)} s${methods ? ` (by method: ${methods})` : ""}`);
 }

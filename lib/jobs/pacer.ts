@@ -1,4 +1,7 @@
 import { InterruptedError } from "../errors.ts";
+import { realClock, type Clock } from "./clock.ts";
+
+export { realClock, type Clock } from "./clock.ts";
 
 export interface PacingOptions {
   /** Actions per second; Infinity for unlimited. */
@@ -10,28 +13,6 @@ export interface PacingOptions {
   /** Transfers waiting for their outcome at the same time. */
   maxInFlight: number;
 }
-
-export interface Clock {
-  now(): number;
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
-}
-
-export const realClock: Clock = {
-  now: () => performance.now(),
-  sleep: (ms, signal) =>
-    new Promise((resolve, reject) => {
-      if (signal?.aborted) return reject(new InterruptedError());
-      const timer = setTimeout(() => {
-        signal?.removeEventListener("abort", onAbort);
-        resolve();
-      }, ms);
-      const onAbort = () => {
-        clearTimeout(timer);
-        reject(new InterruptedError());
-      };
-      signal?.addEventListener("abort", onAbort, { once: true });
-    }),
-};
 
 /**
  * Token bucket for the rate (shared by transfer packets and fallback kicks) plus a cap on transfers in flight.
@@ -78,6 +59,11 @@ export class Pacer {
         signal?.addEventListener("abort", wake, { once: true });
       });
     }
+    this.inFlight++;
+  }
+
+  /** Counts a transfer already in flight (a resumed job's) without waiting for a slot. */
+  occupy(): void {
     this.inFlight++;
   }
 

@@ -1,373 +1,620 @@
 import { randomBytes } from "node:crypto";
-import { ConnectError, InterruptedError, NotAuthorizedError, StanzaError, TimeoutError } from "../errors.ts";
-import type { Link } from "../link/link.ts";
-import type { ServerAdmin } from "../servers/server-admin.ts";
+import { CommandError, ConnectError, CxfrError, FromDomainRefusedError, InterruptedError, NotAuthorizedError, StanzaError, TimeoutError } from "../errors.ts";
+import { CxfrMethod, type PacketLink } from "../methods/cxfr.ts";
+import { KickMethod } from "../methods/kick.ts";
+import type { Method, MethodName, Reply, SessionRef } from "../methods/method.ts";
 import type { LiveSession } from "../xmpp/admin.ts";
-import { formatHostPort } from "../xmpp/address.ts";
-import { buildTransferIq } from "../xmpp/transfer.ts";
-import { summarize, type JobSummary, type Outcome, type SessionRecord } from "./outcomes.ts";
-import { Pacer, realClock, type PacingOptions } from "./pacer.ts";
+import { formatHostPort, type HostPort } from "../xmpp/address.ts";
+import { nap, realClock, type Clock } from "./clock.ts";
+import type { JobEvent, JobEventBody } from "./events.ts";
+import { noJournal, type JobJournal, type JobState, type SessionSnapshot, type SessionState } from "./journal-port.ts";
+import { ENDING_METHODS, summarize, type JobSummary } from "./outcomes.ts";
+import { Pacer, type PacingOptions } from "./pacer.ts";
+import { isTerminal, snapshotOf, transition, type SessionRecord, type TransitionDetail } from "./session-machine.ts";
 import { chooseTarget, type Target } from "./targets.ts";
 
-export interface JobEvent {
-  event: string;
-  [key: string]: unknown;
+export type { JobEvent } from "./events.ts";
+
+/** The part of the component link a job uses. */
+export interface JobLink extends PacketLink {
+  waitOnline(timeoutMs: number): Promise<void>;
+  on(event: "offline", listener: () => void): unknown;
+  on(event: "stream-error", listener: (condition: string) => void): unknown;
+}
+
+/** The server operations a job uses. */
+export interface JobAdmin {
+  listSessions(): Promise<LiveSession[]>;
+  endSession(fullJid: string): Promise<void>;
+  announce(body: string, subject?: string): Promise<void>;
 }
 
 export interface TransferJobOptions {
-  kind: "drain" | "transfer";
+  /** Job id (from the journal); a fresh one otherwise. */
+  id?: string;
+  kind: "drain" | "transfer" | "redirect" | "rebalance";
   node: string;
-  link: Link;
-  admin: ServerAdmin;
+  link: JobLink;
+  admin: JobAdmin;
   /** Waits until the node's connections are back (default: the component link); rejects with NotAuthorizedError for good. */
-  ready?: (timeoutMs: number) => Promise<void>;
+  ready?: (timeoutMs: number, signal?: AbortSignal) => Promise<void>;
   /** Users' domain: the `from` of packets in domain mode and the default `<domain>`. */
   domain: string;
   packetDomain?: string;
   from: "domain" | "component";
+  /** `from: auto` resolved to domain: when the server refuses it after all, fall back to the component. */
+  fromFallback?: boolean;
+  /** Server config that allows stanzas from the users' domain (named when it refuses them). */
+  fromDomainSnippet?: string;
   targets: Target[];
+  /** Target of one session (default: weighted rendezvous of its bare JID over `targets`). */
+  targetFor?: (session: LiveSession) => Target;
+  /** The sessions this job is scoped to (default: every session the admin lists). */
+  source?: () => Promise<LiveSession[]>;
   /** Which live sessions the job takes on. */
   selects: (session: LiveSession) => boolean;
   pacing: PacingOptions;
   waitMs: number;
   graceMs: number;
   deadlineMs?: number;
+  /** Methods to try per session, in order. Default: cxfr, then kick when `fallback` is kick. */
+  methods?: MethodName[];
+  /** Modules for methods other than cxfr and kick (see-other-host, reset, close), built by the caller. */
+  methodModules?: Partial<Record<MethodName, Method>>;
   fallback: "kick" | "none";
-  /** false: no transfer packet, sessions are ended straight away (still paced). */
+  /** false: no transfer packet, sessions are ended straight away (still paced). Ignored when `methods` is given. */
   sendPackets?: boolean;
   follow: boolean;
   announce?: string;
   dryRun: boolean;
   scanIntervalMs?: number;
-  /** How long a kicked session may still be listed before the kick counts as failed. */
+  /** How long a session may still be listed after an ending method (kick, close) before that counts as failed. */
   kickSettleMs?: number;
+  /** Listing attempts before the job stops (with a summary, exit 3). */
+  scanAttempts?: number;
+  /** Whether the server restarted since this wall-clock time (XEP-0012 uptime); undefined when unknown. */
+  restartedSince?: (wallMs: number) => Promise<boolean | undefined>;
+  clock?: Clock;
+  journal?: JobJournal;
+  /** Sessions of a job that was running: finished ones are never touched again, the rest are re-observed first. */
+  resume?: SessionSnapshot[];
   signal: AbortSignal;
   onEvent: (event: JobEvent) => void;
 }
 
-interface Active {
-  record: SessionRecord;
-  graceEnds: number;
-  kickState: "none" | "queued" | "done";
+/** Ends the job early; what was in flight is settled as remaining and the summary says why. */
+class JobStop extends Error {
+  constructor(readonly error: CxfrError) {
+    super(error.message);
+  }
+}
+
+interface Listing {
+  sessions: Map<string, LiveSession>;
+}
+
+/** The key sessions are matched on: localpart and domain case-folded, resource as is (RFC 7622). */
+export function sessionKey(session: { bare: string; resource: string }): string {
+  return `${session.bare.toLowerCase()}/${session.resource}`;
 }
 
 /**
- * Runs a transfer job: scan → pace → send → observe → fall back. A session counts as moved only when
- * a later scan no longer lists it. Survives link drops: nothing is re-sent, the job waits for the link.
+ * Runs a transfer job as a state machine per session (states and transitions: journal-port.ts, session-machine.ts):
+ * scan → pace → apply the method chain → observe → settle. A session counts as moved only when two good listings in a
+ * row no longer show it. Every transition is journaled before the next step acts on it; nothing is applied twice.
  */
 export class TransferJob {
-  readonly id = `j-${randomBytes(4).toString("hex")}`;
+  readonly id: string;
   /** Every session the job took on; a JID that logs in again after it settled gets a second record. */
   readonly records: SessionRecord[] = [];
   private readonly current = new Map<string, SessionRecord>();
   private readonly queue: SessionRecord[] = [];
-  private readonly active = new Map<string, Active>();
+  private readonly slotHolders = new Set<SessionRecord>();
+  private readonly advancing = new Set<SessionRecord>();
+  private readonly settledAt = new Map<SessionRecord, number>();
   private readonly pacer: Pacer;
-  private readonly startedAt = Date.now();
-  private lastScan = new Map<string, LiveSession>();
+  private readonly clock: Clock;
+  private readonly journal: JobJournal;
+  private readonly chain: Method[];
+  private readonly cxfr: CxfrMethod | undefined;
+  private readonly startedAt: number;
+  private readonly startedWall = Date.now();
+  private listing: Listing = { sessions: new Map() };
   /** Bumped when the link goes down: a listing from before that may name sessions that are gone. */
   private linkEpoch = 0;
   private scanEpoch = 0;
+  private lastDropWall = 0;
+  private checkedRestartEpoch = 0;
   private finished = false;
+  /** A journal write failed: the job stops and writes nothing more (the summary still reports it). */
+  private journalBroken = false;
+  private stop: CxfrError | undefined;
+  private state: JobState = "running";
 
   constructor(private readonly o: TransferJobOptions) {
-    this.pacer = new Pacer(o.pacing);
-    o.link.on("offline", () => this.linkEpoch++);
+    this.id = o.id ?? `j-${randomBytes(4).toString("hex")}`;
+    this.clock = o.clock ?? realClock;
+    this.startedAt = this.clock.now();
+    this.journal = o.dryRun ? noJournal : (o.journal ?? noJournal);
+    this.pacer = new Pacer(o.pacing, this.clock);
+    const names = o.methods ?? [...(o.sendPackets === false ? [] : (["cxfr"] as const)), ...(o.fallback === "kick" ? (["kick"] as const) : [])];
+    this.cxfr = names.includes("cxfr")
+      ? new CxfrMethod({
+          link: o.link,
+          domain: o.domain,
+          ...(o.packetDomain !== undefined ? { packetDomain: o.packetDomain } : {}),
+          from: o.from,
+          replyTimeoutMs: o.graceMs,
+          fromDomainSnippet: o.fromDomainSnippet ?? "allow the component to send stanzas from the users' domain",
+        })
+      : undefined;
+    const modules: Partial<Record<MethodName, Method>> = { ...o.methodModules, kick: o.methodModules?.kick ?? new KickMethod(o.admin), ...(this.cxfr ? { cxfr: this.cxfr } : {}) };
+    this.chain = names.map((name) => {
+      const module = modules[name];
+      if (!module) throw new CxfrError(`method ${name} is not available on node ${o.node}`, 2, "method_unavailable", "--method");
+      return module;
+    });
+    o.link.on("offline", () => {
+      this.linkEpoch++;
+      this.lastDropWall = Date.now();
+    });
   }
 
   summary(): JobSummary {
-    return summarize(this.id, this.o.kind, this.records, Date.now() - this.startedAt);
+    const summary = summarize(this.id, this.o.kind, this.records, this.clock.now() - this.startedAt);
+    if (this.stop) summary.error = { code: this.stop.code, message: this.stop.message };
+    return summary;
+  }
+
+  get jobState(): JobState {
+    return this.state;
   }
 
   async run(): Promise<JobSummary> {
     const o = this.o;
-    this.emit({ event: "started", kind: o.kind, node: o.node, targets: o.targets.map((t) => formatHostPort(t.address)), from: o.from, dry_run: o.dryRun });
-    const first = await this.scan();
-    this.takeOn(first);
-    if (o.dryRun) {
-      for (const record of this.queue) this.emit({ event: "planned", jid: record.jid, target: record.target });
-      return this.finishJob();
-    }
-    if (o.announce) {
-      await o.admin.announce(o.announce, "Service maintenance");
-      this.emit({ event: "announced" });
-    }
-    if (o.waitMs > 0) {
-      this.emit({ event: "waiting", ms: o.waitMs });
-      await realClock.sleep(o.waitMs, o.signal).catch(() => undefined);
-    }
-    let observerError: unknown;
-    const observer = this.observe().catch((err: unknown) => {
-      observerError = err;
-      this.finished = true;
-    });
+    this.setJobState("running");
+    this.emit({ event: "started", kind: o.kind, node: o.node, targets: o.targets.map((t) => formatHostPort(t.address)), from: this.cxfr?.from ?? o.from, methods: this.chain.map((m) => m.name), dry_run: o.dryRun, resumed: o.resume?.length ?? 0 });
     try {
-      await this.sendAll();
-    } catch (err) {
-      if (!(err instanceof InterruptedError)) {
-        this.finished = true;
-        await observer;
-        throw err;
+      this.restore(o.resume ?? []);
+      const first = await this.scan();
+      if (!first) return this.finishJob();
+      this.takeOn(first);
+      if (o.dryRun) {
+        for (const record of this.queue) this.emit({ event: "planned", jid: record.jid, target: record.target });
+        return this.finishJob();
       }
+      if (o.announce && !this.stopping) {
+        await o.admin.announce(o.announce, "Service maintenance");
+        this.emit({ event: "announced" });
+      }
+      if (o.waitMs > 0 && !this.stopping) {
+        this.emit({ event: "waiting", ms: o.waitMs });
+        await nap(this.clock, o.waitMs, o.signal);
+      }
+      await Promise.all([this.observe(), this.dispatch()]);
+    } catch (err) {
+      this.halt(err);
     }
-    await observer;
-    if (observerError) throw observerError;
-    for (const record of this.records) if (!record.outcome) this.settle(record, "remaining", o.signal.aborted ? "cancelled" : "deadline");
     return this.finishJob();
   }
 
   private finishJob(): JobSummary {
+    this.finished = true;
+    const why = this.stop ? `job stopped: ${this.stop.message}` : this.o.signal.aborted ? "cancelled" : "deadline";
+    for (const record of this.records) if (!isTerminal(record.state)) this.settle(record, "remaining", why);
+    this.setJobState(this.stop ? "failed" : this.o.signal.aborted ? "cancelled" : "done");
     const summary = this.summary();
     this.emit({ event: "summary", ...summary });
     return summary;
   }
 
+  /** Stops the job for good; an unexpected error is a bug and propagates. */
+  private halt(err: unknown): void {
+    this.finished = true;
+    if (err instanceof JobStop) this.stop ??= err.error;
+    else if (err instanceof InterruptedError) return;
+    else if (err instanceof CxfrError) this.stop ??= err;
+    else throw err;
+  }
+
+  private setJobState(state: JobState): void {
+    this.state = state;
+    if (state !== "running") this.emit({ event: "job", state });
+    if (!this.journalBroken) this.journal.job(this.id, state, this.summary());
+  }
+
   private get deadlinePassed(): boolean {
-    return this.o.deadlineMs !== undefined && Date.now() - this.startedAt >= this.o.deadlineMs;
+    return this.o.deadlineMs !== undefined && this.clock.now() - this.startedAt >= this.o.deadlineMs;
   }
 
   private get stopping(): boolean {
-    return this.o.signal.aborted || this.deadlinePassed;
+    return this.finished || this.o.signal.aborted || this.deadlinePassed;
   }
 
-  /** Sends packets in order, paced, until the queue is drained and the observer says the job is complete. */
-  private async sendAll(): Promise<void> {
-    while (!this.finished) {
-      if (this.stopping) return;
-      const record = this.queue.shift();
-      if (!record) {
-        await realClock.sleep(50, this.o.signal);
-        continue;
+  // ── dispatch: queued → applying ─────────────────────────────────────────────────────────────────────────────
+
+  /** Applies the first method to queued sessions in order, paced, until the observer says the job is complete. */
+  private async dispatch(): Promise<void> {
+    try {
+      while (!this.stopping) {
+        const record = this.queue.shift();
+        if (!record) {
+          await nap(this.clock, 50, this.o.signal);
+          continue;
+        }
+        if (isTerminal(record.state)) continue;
+        if (!this.listing.sessions.has(record.key)) {
+          this.settle(record, "skipped", "gone before its turn");
+          continue;
+        }
+        if (!this.slotHolders.has(record)) {
+          await this.pacer.slot(this.o.signal);
+          this.slotHolders.add(record);
+        }
+        await this.pacer.token(this.o.signal);
+        await this.waitReady();
+        await this.freshScan();
+        if (this.stopping) {
+          this.queue.unshift(record);
+          return;
+        }
+        if (!this.listing.sessions.has(record.key)) {
+          this.settle(record, "skipped", "gone before its turn");
+          continue;
+        }
+        await this.apply(record, record.methodIndex);
       }
-      if (!this.lastScan.has(record.jid)) {
-        this.settle(record, "skipped", "gone before its turn");
-        continue;
-      }
-      await this.pacer.slot(this.o.signal);
-      await this.pacer.token(this.o.signal);
-      await this.waitReady();
-      await this.freshScan();
-      if (this.stopping || this.finished) {
-        this.pacer.release();
-        this.queue.unshift(record);
-        return;
-      }
-      if (!this.lastScan.has(record.jid)) {
-        this.pacer.release();
-        this.settle(record, "skipped", "gone before its turn");
-        continue;
-      }
-      await this.sendPacket(record);
+    } catch (err) {
+      this.halt(err);
     }
   }
 
-  /** Waits for the connections through the remaining time; a refused admin login ends the job. */
+  /** Waits for the connections through the remaining time; a refused login or a cancel ends the wait. */
   private async waitReady(): Promise<void> {
     const ready = this.o.ready ?? ((ms: number) => this.o.link.waitOnline(ms));
-    await ready(this.remainingMs()).catch((err: unknown) => {
-      if (err instanceof NotAuthorizedError) throw err;
+    const aborted = new Promise<void>((resolve) => {
+      if (this.o.signal.aborted) resolve();
+      this.o.signal.addEventListener("abort", () => resolve(), { once: true });
+    });
+    await Promise.race([ready(this.remainingMs(), this.o.signal), aborted]).catch((err: unknown) => {
+      if (err instanceof NotAuthorizedError) throw new JobStop(err);
+      if (err instanceof CxfrError && err.code === "conflict") throw new JobStop(err);
     });
   }
 
-  /** After a link drop, waits for the observer's first listing made since, so no packet goes to a session the restart ended. */
+  /** After a link drop, waits for the observer's first listing made since, so nothing goes to a session a restart ended. */
   private async freshScan(): Promise<void> {
-    while (this.scanEpoch !== this.linkEpoch && !this.stopping && !this.finished) await realClock.sleep(50, this.o.signal);
+    while (this.scanEpoch !== this.linkEpoch && !this.stopping) await nap(this.clock, 50, this.o.signal);
   }
 
-  private async sendPacket(record: SessionRecord): Promise<void> {
-    const o = this.o;
-    if (o.sendPackets === false) {
-      this.active.set(record.jid, { record, graceEnds: Date.now(), kickState: "none" });
-      return;
-    }
-    const target = this.o.targets.find((t) => t.label === record.target) as Target;
-    const iq = buildTransferIq({
-      id: `cxfr-${randomBytes(6).toString("hex")}`,
-      to: record.jid,
-      from: o.from === "domain" ? o.domain : o.link.component,
-      domain: o.packetDomain ?? o.domain,
-      server: target.address,
-    });
-    record.sentAt = Date.now();
-    const active: Active = { record, graceEnds: record.sentAt + o.graceMs, kickState: "none" };
-    this.active.set(record.jid, active);
-    if (o.from === "domain") {
-      // Replies to the domain go to the server, which drops them: only observation tells.
-      try {
-        await o.link.send(iq);
-      } catch {
-        return this.unsend(record);
-      }
-      this.emit({ event: "sent", jid: record.jid, target: formatHostPort(target.address) });
-      return;
-    }
-    const { written, reply } = o.link.exchange(iq, o.graceMs);
+  // ── apply: applying → sent | queued | applying(next) ───────────────────────────────────────────────────────
+
+  private async apply(record: SessionRecord, index: number): Promise<void> {
+    const method = this.chain[index] as Method;
+    record.methodIndex = index;
+    record.methods.push(method.name);
+    this.move(record, "applying");
+    const session = this.listing.sessions.get(record.key);
+    const ref: SessionRef = { jid: session?.jid ?? record.jid, bare: record.bare, resource: session?.resource ?? record.jid.slice(record.bare.length + 1), ...(session?.ip ? { ip: session.ip } : {}) };
+    const epoch = this.linkEpoch;
+    let attempt;
     try {
-      await written;
-    } catch {
-      reply.catch(() => undefined);
-      return this.unsend(record);
+      attempt = await method.apply(ref, this.addressOf(record, session), this.o.signal);
+    } catch (err) {
+      return this.notApplied(record, method, err);
     }
-    this.emit({ event: "sent", jid: record.jid, target: formatHostPort(target.address) });
-    reply.then(
-      () => this.noteReply(active, "acked"),
-      (err: unknown) => this.noteReply(active, err instanceof StanzaError ? "rejected" : "no-reply", err instanceof StanzaError ? err.condition : undefined),
-    );
+    if (attempt.status === "unavailable") {
+      this.emit({ event: "unavailable", jid: record.jid, method: method.name, reason: attempt.reason });
+      return this.next(record, `${method.name} unavailable: ${attempt.reason}`);
+    }
+    const now = this.clock.now();
+    record.sentAt ??= Date.now();
+    record.appliedAt = now;
+    record.epoch = epoch;
+    record.absences = 0;
+    record.waitEnds = now + (ENDING_METHODS.includes(method.name) ? this.kickSettleMs : this.o.graceMs);
+    this.move(record, "sent");
+    const target = record.target;
+    this.emit({ event: method.name === "cxfr" ? "sent" : method.name === "kick" ? "kick" : "applied", jid: record.jid, method: method.name, target });
+    attempt.reply?.then((reply) => this.noteReply(record, index, reply), () => undefined);
   }
 
-  /** The link was down before the packet went out: it was never sent, so it may go again. */
-  private unsend(record: SessionRecord): void {
-    delete record.sentAt;
-    this.active.delete(record.jid);
-    this.pacer.release();
-    this.queue.unshift(record);
+  /** The method threw: it never acted (link down → try again later), or the chain moves on, or the job stops. */
+  private notApplied(record: SessionRecord, method: Method, err: unknown): void {
+    if (err instanceof FromDomainRefusedError) {
+      record.methods.pop();
+      this.move(record, "queued", { reason: "not delivered: the server refused the users' domain" });
+      this.queue.unshift(record);
+      if (this.o.fromFallback && this.cxfr) {
+        this.cxfr.useComponent();
+        this.emit({ event: "from", from: "component", reason: err.message });
+        return;
+      }
+      throw new JobStop(err);
+    }
+    if (err instanceof InterruptedError) {
+      record.methods.pop();
+      this.move(record, "queued");
+      this.queue.unshift(record);
+      return;
+    }
+    if (err instanceof ConnectError) {
+      // Never left: the same method goes again once the link is back and a fresh listing still shows the session.
+      record.methods.pop();
+      this.move(record, "queued", { reason: `not sent: ${err.message}` });
+      this.queue.unshift(record);
+      return;
+    }
+    if (err instanceof TimeoutError) {
+      // Written, never answered: it may have acted. Observe it like a sent method; never apply it twice.
+      const now = this.clock.now();
+      record.sentAt ??= Date.now();
+      record.appliedAt = now;
+      record.epoch = this.linkEpoch;
+      record.absences = 0;
+      record.waitEnds = now + (ENDING_METHODS.includes(method.name) ? this.kickSettleMs : this.o.graceMs);
+      this.move(record, "sent", { reason: `${method.name}: no answer` });
+      return;
+    }
+    if (err instanceof StanzaError || err instanceof CommandError) {
+      this.next(record, `${method.name} refused: ${err.message}`);
+      return;
+    }
+    throw err;
   }
 
-  private noteReply(active: Active, reply: SessionRecord["reply"], condition?: string): void {
-    const record = active.record;
-    if (record.outcome || record.reply) return;
-    record.reply = reply;
-    if (condition) record.replyCondition = condition;
-    this.emit({ event: reply as string, jid: record.jid, ...(condition ? { condition } : {}) });
-    // A client that answers with an error does not support transfers: no point waiting out the grace.
-    if (reply === "rejected") active.graceEnds = Date.now();
+  private noteReply(record: SessionRecord, index: number, reply: Reply): void {
+    if (record.state !== "sent" || record.methodIndex !== index) return;
+    this.move(record, "sent", { reply });
+    this.emit({ event: reply.kind, jid: record.jid, ...("condition" in reply ? { condition: reply.condition } : {}) });
+    // A client that refuses does not support this method: no point waiting out the grace.
+    if (reply.kind === "rejected" && !this.o.signal.aborted) {
+      record.waitEnds = this.clock.now();
+      void this.advance(record);
+    }
   }
 
-  /** Scans the node until the job is complete; settles moved/kicked, picks up newcomers, triggers fallbacks. */
+  /** A method that could not act (unavailable, refused): the chain's next one at once, or the session failed. */
+  private next(record: SessionRecord, reason: string): void {
+    const nextIndex = record.methodIndex + 1;
+    if (nextIndex < this.chain.length) {
+      this.move(record, "applying", { reason });
+      this.advancing.add(record);
+      void this.applyPaced(record, nextIndex);
+      return;
+    }
+    this.settle(record, "failed", reason);
+  }
+
+  /** The next method of a session already in flight: it keeps its slot, but takes a rate token like any packet. */
+  private async applyPaced(record: SessionRecord, index: number): Promise<void> {
+    try {
+      await this.pacer.token(this.o.signal);
+      if (isTerminal(record.state) || this.stopping) return;
+      await this.waitReady();
+      await this.freshScan();
+      if (isTerminal(record.state) || this.stopping) return;
+      await this.apply(record, index);
+    } catch (err) {
+      this.halt(err);
+    } finally {
+      this.advancing.delete(record);
+    }
+  }
+
+  /** The grace (or a refusal) is over for a sent session: the next method, or its outcome when there is none. */
+  private advance(record: SessionRecord): void {
+    if (this.advancing.has(record) || record.state !== "sent") return;
+    const method = this.chain[record.methodIndex]?.name;
+    if (record.methodIndex + 1 < this.chain.length) {
+      this.advancing.add(record);
+      this.move(record, "applying", { reason: `${method ?? "method"}: ${record.reply === "rejected" ? `refused (${record.condition ?? "error"})` : "still here after the grace"}` });
+      void this.applyPaced(record, record.methodIndex + 1);
+      return;
+    }
+    if (method && ENDING_METHODS.includes(method)) this.settle(record, "failed", `still online after ${method}`);
+    else this.settle(record, "remaining", "did not move within the grace period");
+  }
+
+  // ── observe: sent → moved | kicked; grace over → next method ───────────────────────────────────────────────
+
+  /** Scans the node until the job is complete; settles departures, picks up newcomers, moves on after the grace. */
   private async observe(): Promise<void> {
     const interval = this.o.scanIntervalMs ?? 1000;
     let idleScans = 0;
-    while (!this.finished) {
-      await realClock.sleep(interval, this.o.signal).catch(() => undefined);
-      let sessions: Map<string, LiveSession>;
-      try {
-        sessions = await this.scan();
-      } catch (err) {
-        if (!(err instanceof ConnectError || err instanceof TimeoutError)) throw err;
-        this.emit({ event: "link", state: "down", reason: err.message });
-        await this.waitReady();
-        if (this.o.link.state === "online") this.emit({ event: "link", state: "up" });
-        if (this.o.signal.aborted || this.deadlinePassed) this.finished = true;
-        continue;
+    try {
+      while (!this.finished) {
+        await nap(this.clock, interval, this.o.signal);
+        if (this.finished) break;
+        const sessions = await this.scan();
+        if (!sessions) break;
+        await this.noteRestart();
+        this.settleDeparted(sessions);
+        if (!this.stopping) {
+          if (this.o.follow) this.takeOn(sessions);
+          this.checkWaits();
+        }
+        const inFlight = this.records.some((r) => r.state === "sent" || r.state === "applying");
+        const idle = this.queue.length === 0 && !inFlight && !(this.o.follow && this.loggedInAgain(sessions));
+        // Cancelled: in-flight sessions get the rest of their grace to leave, but no further method.
+        const cancelledAndSettled = this.o.signal.aborted && (!inFlight || this.graceOver());
+        // Idle must hold for two scans in a row, so a user who logs in again right after a kick is still seen.
+        idleScans = idle ? idleScans + 1 : 0;
+        if (idleScans >= 2 || this.deadlinePassed || cancelledAndSettled) this.finished = true;
       }
-      this.settleDeparted(sessions);
-      if (!this.stopping) {
-        if (this.o.follow) this.takeOn(sessions);
-        this.fallBack();
-      }
-      const idle = this.queue.length === 0 && this.active.size === 0 && !(this.o.follow && this.loggedInAgain(sessions));
-      // Cancelled: in-flight sessions get the rest of their grace to leave, but no fallback.
-      const cancelledAndSettled = this.o.signal.aborted && (this.active.size === 0 || this.graceOver());
-      // Idle must hold for two scans in a row, so a user who logs in again right after a kick is still seen.
-      idleScans = idle ? idleScans + 1 : 0;
-      if (idleScans >= 2 || this.deadlinePassed || cancelledAndSettled) this.finished = true;
+    } catch (err) {
+      this.halt(err);
     }
+    this.finished = true;
   }
 
-  /** A session that settled as moved or kicked is listed again: a new login, taken on at the next scan. */
   private loggedInAgain(sessions: Map<string, LiveSession>): boolean {
-    for (const session of sessions.values()) {
-      const outcome = this.current.get(session.jid)?.outcome;
-      if ((outcome === "moved" || outcome === "kicked") && this.o.selects(session)) return true;
+    for (const [key, session] of sessions) {
+      const state = this.current.get(key)?.state;
+      if ((state === "moved" || state === "kicked") && this.o.selects(session)) return true;
     }
     return false;
   }
 
   private graceOver(): boolean {
-    const now = Date.now();
-    return [...this.active.values()].every((a) => a.graceEnds <= now);
+    const now = this.clock.now();
+    return this.records.every((r) => r.state !== "sent" || (r.waitEnds ?? 0) <= now);
   }
 
   private settleDeparted(sessions: Map<string, LiveSession>): void {
-    const now = Date.now();
-    for (const [jid, active] of this.active) {
-      const record = active.record;
-      if (!sessions.has(jid)) {
-        this.finish(active, active.kickState === "done" ? "kicked" : "moved");
-      } else if (active.kickState === "done" && now - (record.kickAt ?? now) > (this.o.kickSettleMs ?? 15_000)) {
-        this.finish(active, "failed", "still online after the kick");
-      }
-    }
-  }
-
-  private fallBack(): void {
-    const now = Date.now();
-    for (const active of this.active.values()) {
-      if (active.kickState !== "none" || active.graceEnds > now) continue;
-      if (this.o.fallback === "none") {
-        this.finish(active, "remaining", "did not move within the grace period");
+    for (const record of this.records) {
+      if (record.state !== "sent") continue;
+      if (sessions.has(record.key)) {
+        record.absences = 0;
         continue;
       }
-      active.kickState = "queued";
-      void this.kick(active);
+      if (++record.absences < 2) continue;
+      const method = this.chain[record.methodIndex]?.name;
+      record.movedBy = method;
+      this.settle(record, method && ENDING_METHODS.includes(method) ? "kicked" : "moved");
     }
   }
 
-  private async kick(active: Active): Promise<void> {
-    const record = active.record;
-    try {
-      await this.pacer.token(this.o.signal);
-      await this.o.admin.endSession(record.jid);
-      record.kickAt = Date.now();
-      active.kickState = "done";
-      this.emit({ event: "kick", jid: record.jid });
-    } catch (err) {
-      if (err instanceof InterruptedError) return;
-      if (err instanceof ConnectError || err instanceof TimeoutError) {
-        active.kickState = "none"; // retried on the next scan once the link is back
-        return;
-      }
-      this.finish(active, "failed", `kick refused: ${(err as Error).message}`);
+  private checkWaits(): void {
+    const now = this.clock.now();
+    for (const record of this.records) {
+      if (record.state === "sent" && (record.waitEnds ?? Infinity) <= now && record.absences === 0) this.advance(record);
     }
-  }
-
-  private finish(active: Active, outcome: Outcome, reason?: string): void {
-    this.active.delete(active.record.jid);
-    this.pacer.release();
-    this.settle(active.record, outcome, reason);
-  }
-
-  private settle(record: SessionRecord, outcome: Outcome, reason?: string): void {
-    if (record.outcome) return;
-    record.outcome = outcome;
-    record.outcomeAt = Date.now();
-    if (reason) record.reason = reason;
-    this.emit({ event: outcome, jid: record.jid, ...(reason ? { reason } : {}), ...(record.sentAt ? { after_ms: record.outcomeAt - record.sentAt } : {}) });
-  }
-
-  private async scan(): Promise<Map<string, LiveSession>> {
-    const epoch = this.linkEpoch;
-    const sessions = await this.o.admin.listSessions();
-    this.scanEpoch = epoch;
-    this.lastScan = new Map(sessions.map((s) => [s.jid, s]));
-    this.emit({ event: "scan", sessions: sessions.length });
-    return this.lastScan;
   }
 
   /**
-   * Queues every selected session not yet handled. A JID listed again after it settled as moved or kicked
-   * is a new login and is taken on again, unless the listing may predate its departure (settled within
-   * the last scan interval).
+   * After the link came back: if the server restarted meanwhile, the sessions sent a method before are gone (their
+   * clients may log in again with the same resource — new sessions that get their own packet, never a kick).
+   */
+  private async noteRestart(): Promise<void> {
+    if (this.scanEpoch === this.checkedRestartEpoch || this.scanEpoch === 0) return;
+    this.checkedRestartEpoch = this.scanEpoch;
+    const restarted = await this.o.restartedSince?.(this.lastDropWall).catch(() => undefined);
+    if (restarted !== true) return;
+    for (const record of this.records) {
+      if ((record.state === "sent" || record.state === "applying") && (record.epoch ?? 0) < this.scanEpoch) {
+        this.settle(record, "skipped", "its session ended with a server restart");
+        this.settledAt.set(record, -Infinity);
+      }
+    }
+  }
+
+  // ── listings ───────────────────────────────────────────────────────────────────────────────────────────────
+
+  /** One good listing, retried with backoff; undefined when the job is stopping. Throws JobStop when it keeps failing. */
+  private async scan(): Promise<Map<string, LiveSession> | undefined> {
+    const attempts = this.o.scanAttempts ?? 5;
+    for (let attempt = 1; ; attempt++) {
+      const epoch = this.linkEpoch;
+      try {
+        const sessions = await (this.o.source ?? (() => this.o.admin.listSessions()))();
+        this.scanEpoch = epoch;
+        this.listing = { sessions: new Map(sessions.map((s) => [sessionKey(s), s])) };
+        this.emit({ event: "scan", sessions: sessions.length });
+        return this.listing.sessions;
+      } catch (err) {
+        if (err instanceof NotAuthorizedError || !(err instanceof CxfrError)) throw err instanceof CxfrError ? new JobStop(err) : err;
+        this.emit({ event: "scan-failed", attempt, reason: err.message });
+        if (err instanceof ConnectError) this.emit({ event: "link", state: "down", reason: err.message });
+        if (attempt >= attempts) throw new JobStop(err);
+        if (this.o.signal.aborted || this.deadlinePassed) return undefined;
+        await this.waitReady();
+        await nap(this.clock, Math.min(8000, 500 * 2 ** (attempt - 1)), this.o.signal);
+        if (this.o.signal.aborted || this.deadlinePassed) return undefined;
+      }
+    }
+  }
+
+  /**
+   * Queues every selected session not yet handled. A JID listed again after it settled as moved or kicked is a new
+   * login and is taken on again, unless the listing may predate its departure (settled within two scan intervals).
    */
   private takeOn(sessions: Map<string, LiveSession>): void {
     const interval = this.o.scanIntervalMs ?? 1000;
-    for (const session of sessions.values()) {
+    const now = this.clock.now();
+    for (const [key, session] of sessions) {
       if (!this.o.selects(session)) continue;
-      const known = this.current.get(session.jid);
-      if (known && (!known.outcome || known.outcome === "remaining" || Date.now() - (known.outcomeAt ?? 0) < 2 * interval)) continue;
-      const record: SessionRecord = { jid: session.jid, bare: session.bare, target: chooseTarget(session.bare, this.o.targets).label };
+      const known = this.current.get(key);
+      if (known && (!isTerminal(known.state) || known.state === "remaining" || now - (this.settledAt.get(known) ?? -Infinity) < 2 * interval)) continue;
+      const target = (this.o.targetFor ?? ((s: LiveSession) => chooseTarget(s.bare, this.o.targets)))(session);
+      const record: SessionRecord = { key, jid: session.jid, bare: session.bare, target: target.label, state: "queued", methodIndex: 0, methods: [], absences: 0 };
+      this.addresses.set(record, target.address);
       this.records.push(record);
-      this.current.set(session.jid, record);
+      this.current.set(key, record);
       this.queue.push(record);
+      this.write(record);
     }
+  }
+
+  private readonly addresses = new Map<SessionRecord, HostPort>();
+
+  private addressOf(record: SessionRecord, session: LiveSession | undefined): HostPort {
+    const known = this.addresses.get(record) ?? this.o.targets.find((t) => t.label === record.target)?.address;
+    if (known) return known;
+    const target = (this.o.targetFor ?? ((s: LiveSession) => chooseTarget(s.bare, this.o.targets)))(session ?? { jid: record.jid, bare: record.bare, resource: "" });
+    return target.address;
+  }
+
+  /** A resumed job: finished sessions stay as they are; sessions in flight are re-observed before anything else. */
+  private restore(snapshots: SessionSnapshot[]): void {
+    const now = this.clock.now();
+    for (const snapshot of snapshots) {
+      const slash = snapshot.jid.indexOf("/");
+      const record: SessionRecord = { ...snapshot, methods: [...snapshot.methods], key: sessionKey({ bare: snapshot.bare, resource: snapshot.jid.slice(slash + 1) }), absences: 0 };
+      this.records.push(record);
+      this.current.set(record.key, record);
+      if (isTerminal(record.state)) continue;
+      if (record.state === "queued") {
+        this.queue.push(record);
+        continue;
+      }
+      // applying (it may have acted before the crash) or sent: observe it through a new grace, never apply it again.
+      if (record.state === "applying") this.move(record, "sent", { reason: "resumed: re-observed before anything is sent again" });
+      record.appliedAt = now;
+      record.waitEnds = now + this.o.graceMs;
+      this.pacer.occupy();
+      this.slotHolders.add(record);
+    }
+  }
+
+  // ── transitions ────────────────────────────────────────────────────────────────────────────────────────────
+
+  /** The one place a record changes state: journaled before anything acts on the new state. */
+  private move(record: SessionRecord, to: SessionState, detail: TransitionDetail = {}): void {
+    transition(record, to, detail);
+    this.write(record);
+  }
+
+  private write(record: SessionRecord): void {
+    if (this.journalBroken) return;
+    try {
+      this.journal.session(this.id, snapshotOf(record));
+    } catch (err) {
+      this.journalBroken = true;
+      this.finished = true;
+      throw new JobStop(new CxfrError(`journal write failed: ${(err as Error).message}`, 2, "journal_failed"));
+    }
+  }
+
+  private settle(record: SessionRecord, outcome: "moved" | "kicked" | "failed" | "skipped" | "remaining", reason?: string): void {
+    if (isTerminal(record.state)) return;
+    this.move(record, outcome, reason !== undefined ? { reason } : {});
+    this.settledAt.set(record, this.clock.now());
+    if (this.slotHolders.delete(record)) this.pacer.release();
+    const afterMs = record.appliedAt !== undefined && record.sentAt !== undefined ? Math.round(this.clock.now() - record.appliedAt) : undefined;
+    this.emit({ event: outcome, jid: record.jid, ...(record.movedBy ? { method: record.movedBy } : {}), ...(reason ? { reason } : {}), ...(afterMs !== undefined ? { after_ms: afterMs } : {}) });
+  }
+
+  private get kickSettleMs(): number {
+    return this.o.kickSettleMs ?? 15_000;
   }
 
   private remainingMs(): number {
     if (this.o.deadlineMs === undefined) return 24 * 3600_000;
-    return Math.max(0, this.o.deadlineMs - (Date.now() - this.startedAt));
+    return Math.max(0, this.o.deadlineMs - (this.clock.now() - this.startedAt));
   }
 
-  private emit(event: JobEvent): void {
-    this.o.onEvent({ ts: new Date().toISOString(), job: this.id, ...event });
+  private emit(event: JobEventBody): void {
+    this.o.onEvent({ ts: new Date().toISOString(), job: this.id, ...event } as JobEvent);
   }
 }

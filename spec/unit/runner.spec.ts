@@ -1,55 +1,108 @@
+import { EventEmitter } from "node:events";
 import { expect } from "chai";
 import type { Element } from "@xmpp/xml";
-import { CommandError, StanzaError } from "../../lib/errors.ts";
-import type { Link } from "../../lib/link/link.ts";
-import { TransferJob, type JobEvent, type TransferJobOptions } from "../../lib/jobs/runner.ts";
-import type { ServerAdmin } from "../../lib/servers/server-admin.ts";
-import type { LiveSession } from "../../lib/xmpp/admin.ts";
+import { CommandError, ConnectError, ProtocolError, StanzaError } from "../../lib/errors.ts";
+import type { JobEvent } from "../../lib/jobs/events.ts";
+import type { JobJournal, SessionSnapshot, SessionState } from "../../lib/jobs/journal-port.ts";
+import { TransferJob, type TransferJobOptions } from "../../lib/jobs/runner.ts";
 import { parseTargets } from "../../lib/jobs/targets.ts";
+import type { Attempt, Method } from "../../lib/methods/method.ts";
+import type { LiveSession } from "../../lib/xmpp/admin.ts";
+import { FakeClock } from "./support/fake-clock.ts";
 
-type Behaviour = "moves" | "ignores" | "rejects";
+/** How a fake client reacts to the XEP-0051 packet. */
+type Behaviour = "moves" | "ignores" | "rejects" | "waits";
 
-/** An in-process node: sessions that react to packets as told, an admin that lists and kicks them. */
-function fakeNode(behaviour: Record<string, Behaviour>) {
+/** An in-process node on fake time: sessions that react to packets as told, an admin that lists and kicks them. */
+function fakeNode(clock: FakeClock, behaviour: Record<string, Behaviour>) {
   const online = new Set(Object.keys(behaviour));
-  const packets: string[] = [];
-  const kicks: string[] = [];
+  const packets: Array<{ to: string; from: string; at: number }> = [];
+  const kicks: Array<{ jid: string; at: number }> = [];
   let failScan: Error | undefined;
-  const react = (iq: Element) => {
-    const to = String(iq.attrs.to);
-    packets.push(to);
-    if (behaviour[to] === "moves") setTimeout(() => online.delete(to), 20);
-  };
-  const link = {
+  let refuseDomain = false;
+  const link = Object.assign(new EventEmitter(), {
     component: "cxfr.localhost",
     state: "online",
-    send: async (iq: Element) => react(iq),
+    send: async (el: Element) => {
+      if (el.name !== "iq") return;
+      const from = String(el.attrs.from);
+      if (refuseDomain && from === "localhost") {
+        // Prosody without validate_from_addresses = false: accepted, then the stream is closed (invalid-from)
+        clock.at(1, () => {
+          link.emit("stream-error", "invalid-from");
+          link.emit("offline", "invalid-from");
+        });
+        return;
+      }
+      react(el);
+    },
     exchange: (iq: Element) => {
       react(iq);
-      const rejects = behaviour[String(iq.attrs.to)] === "rejects";
-      return { written: Promise.resolve(), reply: rejects ? Promise.reject(new StanzaError("service-unavailable", "cancel")) : Promise.resolve(iq) };
+      const b = behaviour[String(iq.attrs.to)];
+      const reply =
+        b === "rejects" ? Promise.reject(new StanzaError("service-unavailable", "cancel"))
+        : b === "waits" ? Promise.reject(new StanzaError("unexpected-request", "wait"))
+        : Promise.resolve(iq);
+      reply.catch(() => undefined);
+      return { written: Promise.resolve(), reply };
+    },
+    request: async (iq: Element): Promise<Element> => {
+      // the ping after packets from the domain: answered unless the server is about to close the stream
+      if (refuseDomain) {
+        await clock.sleep(2);
+        throw new ConnectError("link lost (invalid-from)", "link_lost");
+      }
+      return iq;
     },
     waitOnline: async () => undefined,
-    on: () => undefined,
-  } as unknown as Link;
+  });
+  const react = (iq: Element) => {
+    const to = String(iq.attrs.to);
+    packets.push({ to, from: String(iq.attrs.from), at: clock.now() });
+    if (behaviour[to] === "moves") clock.at(20, () => online.delete(to));
+  };
   const admin = {
     listSessions: async (): Promise<LiveSession[]> => {
       if (failScan) throw failScan;
       return [...online].map((jid) => ({ jid, bare: jid.split("/")[0] as string, resource: jid.split("/")[1] as string }));
     },
     endSession: async (jid: string) => {
-      kicks.push(jid);
+      kicks.push({ jid, at: clock.now() });
       online.delete(jid);
     },
     announce: async () => undefined,
-  } as unknown as ServerAdmin;
-  return { online, packets, kicks, link, admin, failScanWith: (err: Error) => (failScan = err), login: (jid: string, b: Behaviour) => {
-    behaviour[jid] = b;
-    online.add(jid);
-  } };
+  };
+  return {
+    online,
+    packets,
+    kicks,
+    link,
+    admin,
+    failScanWith: (err: Error | undefined) => (failScan = err),
+    refuseDomain: (v: boolean) => (refuseDomain = v),
+    login: (jid: string, b: Behaviour) => {
+      behaviour[jid] = b;
+      online.add(jid);
+    },
+  };
 }
 
-function job(node: ReturnType<typeof fakeNode>, overrides: Partial<TransferJobOptions> = {}) {
+/** A journal in memory that remembers every write in order. */
+function memoryJournal(failAfter = Infinity) {
+  const writes: Array<{ jid: string; state: SessionState }> = [];
+  const latest = new Map<string, SessionSnapshot>();
+  const journal: JobJournal = {
+    session: (_job, s) => {
+      if (writes.length >= failAfter) throw new Error("disk full");
+      writes.push({ jid: s.jid, state: s.state });
+      latest.set(s.jid, s);
+    },
+    job: () => undefined,
+  };
+  return { journal, writes, latest };
+}
+
+function job(clock: FakeClock, node: ReturnType<typeof fakeNode>, overrides: Partial<TransferJobOptions> = {}) {
   const events: JobEvent[] = [];
   const j = new TransferJob({
     kind: "drain",
@@ -62,83 +115,251 @@ function job(node: ReturnType<typeof fakeNode>, overrides: Partial<TransferJobOp
     selects: () => true,
     pacing: { rate: Infinity, burst: 1, jitter: 0, maxInFlight: 100 },
     waitMs: 0,
-    graceMs: 200,
+    graceMs: 30_000,
     fallback: "kick",
     follow: true,
     dryRun: false,
-    scanIntervalMs: 30,
+    scanIntervalMs: 1000,
+    clock,
     signal: new AbortController().signal,
     onEvent: (e) => events.push(e),
     ...overrides,
   });
-  return { j, events };
+  return { j, events, run: () => clock.run(j.run()) };
 }
 
-describe("TransferJob (fake node)", function () {
-  this.timeout(5000);
+const of = (events: JobEvent[], name: string, jid?: string) => events.filter((e) => e.event === name && (jid === undefined || ("jid" in e && e.jid === jid)));
 
-  it("counts moved, kicked and rejected sessions from observation", async () => {
-    const node = fakeNode({ "a@localhost/1": "moves", "b@localhost/1": "ignores", "c@localhost/1": "rejects" });
-    const { j, events } = job(node);
-    const summary = await j.run();
+describe("TransferJob state machine (fake node, fake time)", () => {
+  it("counts moved, kicked and refused sessions from observation; a refusal skips the grace, silence waits it out", async () => {
+    const clock = new FakeClock();
+    const node = fakeNode(clock, { "a@localhost/1": "moves", "b@localhost/1": "ignores", "c@localhost/1": "rejects" });
+    const { run } = job(clock, node);
+    const summary = await run();
     expect(summary).to.include({ targeted: 3, moved: 1, kicked: 2, failed: 0, remaining: 0 });
-    expect(node.kicks.sort()).to.deep.equal(["b@localhost/1", "c@localhost/1"]);
-    const rejectedKick = events.find((e) => e.event === "kicked" && e.jid === "c@localhost/1");
-    const ignoredKick = events.find((e) => e.event === "kicked" && e.jid === "b@localhost/1");
-    // the rejecting client is kicked without waiting out the grace
-    expect(Number(rejectedKick?.after_ms)).to.be.below(150);
-    expect(Number(ignoredKick?.after_ms)).to.be.at.least(200);
+    expect(summary.by_method).to.deep.equal({ cxfr: 1, kick: 2 });
+    const kickAt = Object.fromEntries(node.kicks.map((k) => [k.jid, k.at]));
+    expect(kickAt["c@localhost/1"]).to.be.below(100);
+    expect(kickAt["b@localhost/1"]).to.be.at.least(30_000);
+    expect(node.packets).to.have.length(3);
   });
 
-  it("ends at the deadline even while sessions are still in their grace", async () => {
-    const node = fakeNode({ "a@localhost/1": "ignores" });
-    const { j } = job(node, { graceMs: 60_000, deadlineMs: 300, fallback: "none" });
-    const started = Date.now();
-    const summary = await j.run();
-    expect(Date.now() - started).to.be.below(2000);
+  it("a `wait` error is not a refusal: the session gets its whole grace, and no second packet", async () => {
+    const clock = new FakeClock();
+    const node = fakeNode(clock, { "w@localhost/1": "waits" });
+    const { run, events } = job(clock, node, { graceMs: 10_000 });
+    await run();
+    expect(of(events, "wait")).to.have.length(1);
+    expect(node.packets).to.have.length(1);
+    expect(node.kicks[0]?.at).to.be.at.least(10_000);
+  });
+
+  it("counts a session as moved only after two good listings without it; one absence sends nothing again", async () => {
+    const clock = new FakeClock();
+    const node = fakeNode(clock, { "f@localhost/1": "ignores" });
+    // the session vanishes from exactly one listing (a glitch), then is listed again
+    clock.at(1500, () => node.online.delete("f@localhost/1"));
+    clock.at(2500, () => node.online.add("f@localhost/1"));
+    const { run, events } = job(clock, node, { graceMs: 10_000 });
+    const summary = await run();
+    expect(of(events, "moved")).to.have.length(0);
+    expect(node.packets.filter((p) => p.to === "f@localhost/1")).to.have.length(1);
+    expect(summary).to.include({ targeted: 1, kicked: 1 });
+  });
+
+  it("ends at the deadline while sessions are still in their grace", async () => {
+    const clock = new FakeClock();
+    const node = fakeNode(clock, { "a@localhost/1": "ignores" });
+    const { run } = job(clock, node, { graceMs: 60_000, deadlineMs: 5000, fallback: "none" });
+    const summary = await run();
+    expect(clock.now()).to.be.below(8000);
     expect(summary).to.include({ targeted: 1, remaining: 1, kicked: 0 });
   });
 
-  it("takes on a session that logs in again after it was kicked, as a new target", async () => {
-    const node = fakeNode({ "a@localhost/1": "ignores" });
+  it("takes on a session that logs in again after it was kicked as a new one, with its own packet", async () => {
+    const clock = new FakeClock();
+    const node = fakeNode(clock, { "a@localhost/1": "ignores" });
     let relogged = false;
-    const { j } = job(node, {
+    const { run } = job(clock, node, {
       onEvent: (e) => {
         if (e.event === "kicked" && !relogged) {
           relogged = true;
-          setTimeout(() => node.login("a@localhost/1", "moves"), 10);
+          clock.at(10, () => node.login("a@localhost/1", "moves"));
         }
       },
     });
-    const summary = await j.run();
+    const summary = await run();
     expect(summary).to.include({ targeted: 2, moved: 1, kicked: 1 });
-    expect(node.packets).to.deep.equal(["a@localhost/1", "a@localhost/1"]);
+    expect(node.packets.map((p) => p.to)).to.deep.equal(["a@localhost/1", "a@localhost/1"]);
   });
 
-  it("fails instead of hanging when the node can no longer be listed", async () => {
-    const node = fakeNode({ "a@localhost/1": "ignores" });
-    const { j } = job(node, { graceMs: 60_000 });
-    setTimeout(() => node.failScanWith(new CommandError("get-online-users-list", "forbidden")), 100);
-    let error: unknown;
-    await j.run().catch((e: unknown) => (error = e));
-    expect(error).to.be.instanceOf(CommandError);
+  it("retries a failing listing with backoff and goes on when it recovers", async () => {
+    const clock = new FakeClock();
+    const node = fakeNode(clock, { "a@localhost/1": "ignores" });
+    clock.at(1500, () => node.failScanWith(new ProtocolError("listing without the onlineuserjids field")));
+    clock.at(4000, () => node.failScanWith(undefined));
+    const { run, events } = job(clock, node, { graceMs: 10_000 });
+    const summary = await run();
+    expect(of(events, "scan-failed").length).to.be.at.least(1);
+    expect(summary).to.include({ targeted: 1, kicked: 1 });
+    expect(summary.error).to.equal(undefined);
+  });
+
+  it("stops with a summary (not a throw) when listing keeps failing; in-flight sessions are remaining, never kicked", async () => {
+    const clock = new FakeClock();
+    const node = fakeNode(clock, { "a@localhost/1": "ignores" });
+    clock.at(1500, () => node.failScanWith(new CommandError("get-online-users-list", "forbidden")));
+    const { run } = job(clock, node, { graceMs: 60_000 });
+    const summary = await run();
+    expect(summary.error?.code).to.equal("command_failed");
+    expect(summary).to.include({ targeted: 1, remaining: 1, kicked: 0 });
+    expect(node.kicks).to.deep.equal([]);
   });
 
   it("ends sessions without a packet when only kicking is allowed", async () => {
-    const node = fakeNode({ "a@localhost/1": "moves", "b@localhost/1": "ignores" });
-    const { j } = job(node, { sendPackets: false, graceMs: 60_000 });
-    const summary = await j.run();
+    const clock = new FakeClock();
+    const node = fakeNode(clock, { "a@localhost/1": "moves", "b@localhost/1": "ignores" });
+    const { run } = job(clock, node, { sendPackets: false, graceMs: 60_000 });
+    const summary = await run();
     expect(node.packets).to.deep.equal([]);
-    expect(node.kicks.sort()).to.deep.equal(["a@localhost/1", "b@localhost/1"]);
+    expect(node.kicks.map((k) => k.jid).sort()).to.deep.equal(["a@localhost/1", "b@localhost/1"]);
     expect(summary).to.include({ targeted: 2, kicked: 2 });
   });
 
-  it("plans without sending anything on a dry run", async () => {
-    const node = fakeNode({ "a@localhost/1": "moves", "b@localhost/1": "moves" });
-    const { j, events } = job(node, { dryRun: true });
-    const summary = await j.run();
+  it("plans without sending or journaling anything on a dry run", async () => {
+    const clock = new FakeClock();
+    const node = fakeNode(clock, { "a@localhost/1": "moves", "b@localhost/1": "moves" });
+    const { journal, writes } = memoryJournal();
+    const { run, events } = job(clock, node, { dryRun: true, journal });
+    const summary = await run();
     expect(node.packets).to.deep.equal([]);
-    expect(events.filter((e) => e.event === "planned").map((e) => e.target)).to.deep.equal(["b.example.com:5222", "b.example.com:5222"]);
+    expect(writes).to.deep.equal([]);
+    expect(of(events, "planned").map((e) => ("target" in e ? e.target : ""))).to.deep.equal(["b.example.com:5222", "b.example.com:5222"]);
     expect(summary).to.include({ targeted: 2, moved: 0, remaining: 2 });
+  });
+
+  it("matches JIDs case-insensitively in localpart and domain: a listing in other case is the same session", async () => {
+    const clock = new FakeClock();
+    const node = fakeNode(clock, { "Vip@LocalHost/Phone": "ignores" });
+    const { run } = job(clock, node, { selects: (s) => s.bare.toLowerCase() !== "vip@localhost" });
+    const summary = await run();
+    expect(summary.targeted).to.equal(0);
+    expect(node.packets).to.deep.equal([]);
+  });
+
+  describe("from the users' domain", () => {
+    it("a packet the server refused (invalid-from) is not sent: with auto it goes again from the component, nobody kicked without one", async () => {
+      const clock = new FakeClock();
+      const node = fakeNode(clock, { "a@localhost/1": "ignores" });
+      node.refuseDomain(true);
+      const { run, events } = job(clock, node, { from: "domain", fromFallback: true, graceMs: 5000 });
+      const summary = await run();
+      expect(of(events, "from")).to.have.length(1);
+      const delivered = node.packets.filter((p) => p.from === "cxfr.localhost");
+      expect(delivered).to.have.length(1);
+      expect(node.kicks[0]?.at).to.be.at.least((delivered[0]?.at ?? 0) + 5000);
+      expect(summary).to.include({ targeted: 1, kicked: 1 });
+    });
+
+    it("without a fallback the job stops with exit 3 and the config to add; nobody is kicked", async () => {
+      const clock = new FakeClock();
+      const node = fakeNode(clock, { "a@localhost/1": "ignores" });
+      node.refuseDomain(true);
+      const { run } = job(clock, node, { from: "domain", fromDomainSnippet: "validate_from_addresses = false" });
+      const summary = await run();
+      expect(summary.error?.code).to.equal("invalid_from");
+      expect(summary.error?.message).to.contain("validate_from_addresses = false");
+      expect(node.kicks).to.deep.equal([]);
+      expect(summary).to.include({ remaining: 1, kicked: 0 });
+    });
+  });
+
+  it("after a server restart, a client back with the same resource is a new session: its own packet, never a kick without one", async () => {
+    const clock = new FakeClock();
+    const node = fakeNode(clock, { "r@localhost/1": "ignores" });
+    // the server restarts during the grace: the session ends, the link drops, and the client logs in again
+    clock.at(3000, () => {
+      node.online.delete("r@localhost/1");
+      node.link.emit("offline");
+    });
+    clock.at(3500, () => node.online.add("r@localhost/1"));
+    const { run } = job(clock, node, { graceMs: 10_000, restartedSince: async () => true });
+    const summary = await run();
+    const packetsTo = node.packets.filter((p) => p.to === "r@localhost/1");
+    expect(packetsTo).to.have.length(2);
+    expect(node.kicks).to.have.length(1);
+    expect(node.kicks[0]?.at).to.be.at.least((packetsTo[1]?.at ?? 0) + 10_000);
+    expect(summary).to.include({ targeted: 2, skipped: 1, kicked: 1 });
+  });
+
+  it("a cancel stops new packets; in-flight sessions get the rest of their grace and no kick", async () => {
+    const clock = new FakeClock();
+    const node = fakeNode(clock, { "a@localhost/1": "ignores", "b@localhost/1": "ignores" });
+    const controller = new AbortController();
+    const { run } = job(clock, node, { graceMs: 10_000, pacing: { rate: 1, burst: 1, jitter: 0, maxInFlight: 100 }, signal: controller.signal });
+    clock.at(500, () => controller.abort());
+    const summary = await run();
+    expect(node.packets).to.have.length(1);
+    expect(node.kicks).to.deep.equal([]);
+    expect(clock.now()).to.be.below(12_000);
+    expect(summary).to.include({ targeted: 2, remaining: 2 });
+  });
+
+  describe("journal", () => {
+    it("writes each transition before acting on it, in order", async () => {
+      const clock = new FakeClock();
+      const node = fakeNode(clock, { "a@localhost/1": "moves" });
+      const { journal, writes } = memoryJournal();
+      await job(clock, node, { journal }).run();
+      expect(writes.map((w) => w.state)).to.deep.equal(["queued", "applying", "sent", "sent", "moved"]);
+    });
+
+    it("a failed write stops the job before the packet goes out", async () => {
+      const clock = new FakeClock();
+      const node = fakeNode(clock, { "a@localhost/1": "moves" });
+      const { journal } = memoryJournal(1); // "queued" is written, "applying" fails
+      const summary = await job(clock, node, { journal }).run();
+      expect(node.packets).to.deep.equal([]);
+      expect(summary.error?.code).to.equal("journal_failed");
+    });
+
+    it("resumes: finished sessions are left alone, one caught mid-apply is observed, never sent twice", async () => {
+      const clock = new FakeClock();
+      const node = fakeNode(clock, { "mid@localhost/1": "ignores", "new@localhost/1": "moves" });
+      const snap = (jid: string, state: SessionState, methods: SessionSnapshot["methods"] = []): SessionSnapshot => ({ jid, bare: jid.split("/")[0] as string, target: "b.example.com:5222", state, methodIndex: 0, methods });
+      const resume = [snap("done@localhost/1", "moved", ["cxfr"]), snap("mid@localhost/1", "applying", ["cxfr"]), snap("new@localhost/1", "queued")];
+      const { run } = job(clock, node, { resume, graceMs: 10_000, follow: false });
+      const summary = await run();
+      expect(node.packets.map((p) => p.to)).to.deep.equal(["new@localhost/1"]);
+      expect(node.kicks.map((k) => k.jid)).to.deep.equal(["mid@localhost/1"]);
+      expect(summary).to.include({ targeted: 3, moved: 2, kicked: 1 });
+    });
+  });
+
+  describe("method chain", () => {
+    const fakeMethod = (name: Method["name"], result: Attempt | Error, log: string[]): Method => ({
+      name,
+      apply: async (s) => {
+        log.push(`${name}:${s.jid}`);
+        if (result instanceof Error) throw result;
+        return result;
+      },
+    });
+
+    it("a refusal of the packet moves to the next method at once; an unavailable method is skipped without acting", async () => {
+      const clock = new FakeClock();
+      const node = fakeNode(clock, { "c@localhost/1": "rejects" });
+      const log: string[] = [];
+      const soh = fakeMethod("see-other-host", { status: "sent" }, log);
+      const reset = fakeMethod("reset", { status: "unavailable", reason: "no CAP_NET_ADMIN" }, log);
+      clock.at(200, () => node.online.delete("c@localhost/1")); // leaves after see-other-host
+      const { run, events } = job(clock, node, { methods: ["cxfr", "reset", "see-other-host", "kick"], methodModules: { "see-other-host": soh, reset } });
+      const summary = await run();
+      expect(log).to.deep.equal(["reset:c@localhost/1", "see-other-host:c@localhost/1"]);
+      expect(of(events, "unavailable")).to.have.length(1);
+      expect(node.kicks).to.deep.equal([]);
+      expect(summary.by_method).to.deep.equal({ "see-other-host": 1 });
+      expect(summary).to.include({ moved: 1 });
+    });
   });
 });

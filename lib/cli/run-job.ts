@@ -51,6 +51,7 @@ export async function runJobCommand(out: Output, config: Config, node: NodeConfi
       from,
       fromFallback: mode === "auto",
       fromDomainSnippet: session.admin.dialect.fromDomainSnippet(node.component),
+      isGone: (s) => session.admin.isGone(s),
       restartedSince: (wallMs) => restartedSince((iq) => session.link.request(iq), config.domain, wallMs),
       targets: request.settings.targets,
       selects: (s) => s.bare !== own && !request.settings.excluded(s) && request.selects(s),

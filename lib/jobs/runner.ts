@@ -72,6 +72,12 @@ export interface TransferJobOptions {
   kickSettleMs?: number;
   /** Listing attempts before the job stops (with a summary, exit 3). */
   scanAttempts?: number;
+  /**
+   * Asks the server about one session (e.g. user-stats of its account): false when it is still there, true when it is
+   * gone, undefined when the server would not say. Confirms departures as they happen, so in-flight slots free at
+   * once; the full listing stays the cross-check.
+   */
+  isGone?: (session: SessionRef) => Promise<boolean | undefined>;
   /** Whether the server restarted since this wall-clock time (XEP-0012 uptime); undefined when unknown. */
   restartedSince?: (wallMs: number) => Promise<boolean | undefined>;
   clock?: Clock;
@@ -317,6 +323,27 @@ export class TransferJob {
     const target = record.target;
     this.emit({ event: method.name === "cxfr" ? "sent" : method.name === "kick" ? "kick" : "applied", jid: record.jid, method: method.name, target });
     attempt.reply?.then((reply) => this.noteReply(record, index, reply), () => undefined);
+    if (this.o.isGone) void this.watchDeparture(record, index, ref);
+  }
+
+  /**
+   * Asks after one session at growing intervals until it is gone twice in a row (the same rule as for listings) or
+   * its method changes; reads are not paced, but at most CONFIRM_CONCURRENCY run at once.
+   */
+  private async watchDeparture(record: SessionRecord, index: number, ref: SessionRef): Promise<void> {
+    const isGone = this.o.isGone as NonNullable<TransferJobOptions["isGone"]>;
+    const ceiling = this.o.scanIntervalMs ?? 1000;
+    for (let delay = 100; ; delay = Math.min(delay * 2, ceiling)) {
+      await nap(this.clock, delay, this.o.signal);
+      if (this.finished || record.state !== "sent" || record.methodIndex !== index) return;
+      const gone = await this.confirmSlots.run(() => isGone(ref)).catch(() => undefined);
+      if (record.state !== "sent" || record.methodIndex !== index || gone === undefined) continue;
+      if (!gone) {
+        record.absences = 0;
+        continue;
+      }
+      if (++record.absences >= 2) return this.settleGone(record);
+    }
   }
 
   /** The method threw: it never acted (link down → try again later), or the chain moves on, or the job stops. */
@@ -468,11 +495,14 @@ export class TransferJob {
         record.absences = 0;
         continue;
       }
-      if (++record.absences < 2) continue;
-      const method = this.chain[record.methodIndex]?.name;
-      record.movedBy = method;
-      this.settle(record, method && ENDING_METHODS.includes(method) ? "kicked" : "moved");
+      if (++record.absences >= 2) this.settleGone(record);
     }
+  }
+
+  private settleGone(record: SessionRecord): void {
+    const method = this.chain[record.methodIndex]?.name;
+    record.movedBy = method;
+    this.settle(record, method && ENDING_METHODS.includes(method) ? "kicked" : "moved");
   }
 
   private checkWaits(): void {
@@ -547,6 +577,7 @@ export class TransferJob {
   }
 
   private readonly addresses = new Map<SessionRecord, HostPort>();
+  private readonly confirmSlots = new Limiter(32);
 
   private addressOf(record: SessionRecord, session: LiveSession | undefined): HostPort {
     const known = this.addresses.get(record) ?? this.o.targets.find((t) => t.label === record.target)?.address;
@@ -616,5 +647,24 @@ export class TransferJob {
 
   private emit(event: JobEventBody): void {
     this.o.onEvent({ ts: new Date().toISOString(), job: this.id, ...event } as JobEvent);
+  }
+}
+
+/** Runs at most `size` tasks at once, the rest in order. */
+class Limiter {
+  private running = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(private readonly size: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.running >= this.size) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.running++;
+    try {
+      return await task();
+    } finally {
+      this.running--;
+      this.waiting.shift()?.();
+    }
   }
 }

@@ -61,6 +61,12 @@ export class ServerAdmin {
     return stats.form ? parseUserStats(stats.form) : undefined;
   }
 
+  /** Whether one session has left: user-stats of its account no longer lists the resource; undefined when the server will not say. */
+  async isGone(session: { bare: string; resource: string }): Promise<boolean | undefined> {
+    const stats = await this.userStats(session.bare).catch(() => undefined);
+    return stats ? !stats.resources.includes(session.resource) : undefined;
+  }
+
   async endSession(fullJid: string): Promise<void> {
     const field = this.dialect.endSessionField;
     await runCommand(this.request, { to: this.domain, node: AdminNode.endUserSession, fields: { [field]: field.endsWith("s") ? [fullJid] : fullJid } });

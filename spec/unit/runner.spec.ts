@@ -305,6 +305,25 @@ describe("TransferJob state machine (fake node, fake time)", () => {
     expect(summary).to.include({ targeted: 2, remaining: 2 });
   });
 
+  it("confirms each departure as it happens (isGone), so in-flight slots free long before the next full listing", async () => {
+    const clock = new FakeClock();
+    const node = fakeNode(clock, { "a@localhost/1": "moves", "b@localhost/1": "moves", "c@localhost/1": "moves" });
+    const asked: string[] = [];
+    const isGone = async (s: { jid: string }) => {
+      asked.push(s.jid);
+      return !node.online.has(s.jid);
+    };
+    const { run, events } = job(clock, node, { scanIntervalMs: 10_000, pacing: { rate: Infinity, burst: 1, jitter: 0, maxInFlight: 1 }, isGone });
+    const summary = await run();
+    expect(summary).to.include({ moved: 3 });
+    const movedAt = of(events, "moved").map((e) => Date.parse(e.ts));
+    expect(movedAt).to.have.length(3);
+    // the third packet left once the second session's departure was confirmed, long before a second listing
+    const third = node.packets[2]?.at ?? Infinity;
+    expect(third).to.be.below(10_000);
+    expect(asked.length).to.be.at.least(6);
+  });
+
   describe("journal", () => {
     it("writes each transition before acting on it, in order", async () => {
       const clock = new FakeClock();

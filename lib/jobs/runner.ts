@@ -216,11 +216,17 @@ export class TransferJob {
 
   /** Stops the job for good; an unexpected error is a bug and propagates. */
   private halt(err: unknown): void {
+    // A cancel ends the waits it interrupts, not the job: in-flight sessions still get the rest of their grace.
+    if (err instanceof InterruptedError) return;
     this.finished = true;
     if (err instanceof JobStop) this.stop ??= err.error;
-    else if (err instanceof InterruptedError) return;
     else if (err instanceof CxfrError) this.stop ??= err;
     else throw err;
+  }
+
+  /** Sleeps; after a cancel the observers still pace themselves instead of spinning. */
+  private pause(ms: number): Promise<void> {
+    return nap(this.clock, ms, this.o.signal.aborted ? undefined : this.o.signal);
   }
 
   private setJobState(state: JobState): void {
@@ -315,6 +321,7 @@ export class TransferJob {
     }
     const now = this.clock.now();
     record.sentAt ??= Date.now();
+    if (!this.firstAppliedAt.has(record)) this.firstAppliedAt.set(record, now);
     record.appliedAt = now;
     record.epoch = epoch;
     record.absences = 0;
@@ -334,7 +341,7 @@ export class TransferJob {
     const isGone = this.o.isGone as NonNullable<TransferJobOptions["isGone"]>;
     const ceiling = this.o.scanIntervalMs ?? 1000;
     for (let delay = 100; ; delay = Math.min(delay * 2, ceiling)) {
-      await nap(this.clock, delay, this.o.signal);
+      await this.pause(delay);
       if (this.finished || record.state !== "sent" || record.methodIndex !== index) return;
       const gone = await this.confirmSlots.run(() => isGone(ref)).catch(() => undefined);
       if (record.state !== "sent" || record.methodIndex !== index || gone === undefined) continue;
@@ -451,7 +458,7 @@ export class TransferJob {
     let idleScans = 0;
     try {
       while (!this.finished) {
-        await nap(this.clock, interval, this.o.signal);
+        await this.pause(interval);
         if (this.finished) break;
         const sessions = await this.scan();
         if (!sessions) break;
@@ -578,6 +585,8 @@ export class TransferJob {
 
   private readonly addresses = new Map<SessionRecord, HostPort>();
   private readonly confirmSlots = new Limiter(32);
+  /** Monotonic ms of each session's first method: `after_ms` in outcome events counts from there. */
+  private readonly firstAppliedAt = new Map<SessionRecord, number>();
 
   private addressOf(record: SessionRecord, session: LiveSession | undefined): HostPort {
     const known = this.addresses.get(record) ?? this.o.targets.find((t) => t.label === record.target)?.address;
@@ -632,7 +641,8 @@ export class TransferJob {
     this.move(record, outcome, reason !== undefined ? { reason } : {});
     this.settledAt.set(record, this.clock.now());
     if (this.slotHolders.delete(record)) this.pacer.release();
-    const afterMs = record.appliedAt !== undefined && record.sentAt !== undefined ? Math.round(this.clock.now() - record.appliedAt) : undefined;
+    const first = this.firstAppliedAt.get(record);
+    const afterMs = first !== undefined ? Math.round(this.clock.now() - first) : undefined;
     this.emit({ event: outcome, jid: record.jid, ...(record.movedBy ? { method: record.movedBy } : {}), ...(reason ? { reason } : {}), ...(afterMs !== undefined ? { after_ms: afterMs } : {}) });
   }
 

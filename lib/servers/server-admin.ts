@@ -68,8 +68,22 @@ export class ServerAdmin {
   }
 
   async endSession(fullJid: string): Promise<void> {
+    await this.endSessions([fullJid]);
+  }
+
+  /** Whether one end-user-session command can end several sessions (Prosody's jid-multi `accountjids`). */
+  get endsSessionsInBatches(): boolean {
+    return this.dialect.endSessionField.endsWith("s");
+  }
+
+  /** Ends these sessions: one command where the server takes a list, else one per session. */
+  async endSessions(fullJids: string[]): Promise<void> {
     const field = this.dialect.endSessionField;
-    await runCommand(this.request, { to: this.domain, node: AdminNode.endUserSession, fields: { [field]: field.endsWith("s") ? [fullJid] : fullJid } });
+    if (this.endsSessionsInBatches) {
+      await runCommand(this.request, { to: this.domain, node: AdminNode.endUserSession, fields: { [field]: fullJids } });
+      return;
+    }
+    await Promise.all(fullJids.map((jid) => runCommand(this.request, { to: this.domain, node: AdminNode.endUserSession, fields: { [field]: jid } })));
   }
 
   async announce(body: string, subject?: string): Promise<void> {

@@ -136,9 +136,15 @@ export class TransferJob {
   private journalBroken = false;
   private stop: CxfrError | undefined;
   private state: JobState = "running";
+  /** Resolves when the job is cancelled: ends any wait for the link. */
+  private readonly cancelled: Promise<void>;
 
   constructor(private readonly o: TransferJobOptions) {
     this.id = o.id ?? `j-${randomBytes(4).toString("hex")}`;
+    this.cancelled = new Promise<void>((resolve) => {
+      if (o.signal.aborted) resolve();
+      o.signal.addEventListener("abort", () => resolve(), { once: true });
+    });
     this.clock = o.clock ?? realClock;
     this.startedAt = this.clock.now();
     this.journal = o.dryRun ? noJournal : (o.journal ?? noJournal);
@@ -284,11 +290,7 @@ export class TransferJob {
   /** Waits for the connections through the remaining time; a refused login or a cancel ends the wait. */
   private async waitReady(): Promise<void> {
     const ready = this.o.ready ?? ((ms: number) => this.o.link.waitOnline(ms));
-    const aborted = new Promise<void>((resolve) => {
-      if (this.o.signal.aborted) resolve();
-      this.o.signal.addEventListener("abort", () => resolve(), { once: true });
-    });
-    await Promise.race([ready(this.remainingMs(), this.o.signal), aborted]).catch((err: unknown) => {
+    await Promise.race([ready(this.remainingMs(), this.o.signal), this.cancelled]).catch((err: unknown) => {
       if (err instanceof NotAuthorizedError) throw new JobStop(err);
       if (err instanceof CxfrError && err.code === "conflict") throw new JobStop(err);
     });

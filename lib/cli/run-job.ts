@@ -6,7 +6,7 @@ import type { Target } from "../jobs/targets.ts";
 import { probeFromDomain } from "../link/from-probe.ts";
 import type { JobSummary } from "../jobs/outcomes.ts";
 import { TransferJob, type TransferJobOptions } from "../jobs/runner.ts";
-import { bareJid } from "../xmpp/jid.ts";
+import { bareJid, sameJid } from "../xmpp/jid.ts";
 import { openNode, type NodeSession } from "./connect.ts";
 import type { JobFlags, JobSettings } from "./job-options.ts";
 import type { Output } from "./output.ts";
@@ -48,7 +48,7 @@ export async function runJobCommand(out: Output, config: Config, node: NodeConfi
       ...(request.flags.domain !== undefined ? { packetDomain: request.flags.domain } : {}),
       from,
       targets: request.settings.targets,
-      selects: (s) => s.bare !== own && !request.settings.excluded(s) && request.selects(s),
+      selects: (s) => !(own !== undefined && sameJid(s.bare, own)) && !request.settings.excluded(s) && request.selects(s),
       pacing: request.settings.pacing,
       waitMs: request.settings.waitMs,
       graceMs: request.settings.graceMs,

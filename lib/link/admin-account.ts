@@ -5,7 +5,7 @@ import { client, type Client } from "@xmpp/client";
 import xml, { type Element } from "@xmpp/xml";
 import { ConnectError, CxfrError, NotAuthorizedError } from "../errors.ts";
 import { formatHostPort, type HostPort } from "../xmpp/address.ts";
-import { bareJid, parseJid } from "../xmpp/jid.ts";
+import { bareJid, parseJid, sameJid } from "../xmpp/jid.ts";
 import { PendingIqs } from "./pending-iqs.ts";
 import { connectUntilOnline, withTimeout } from "./timing.ts";
 import { connectToIPv6Literals, internals, smNegotiation } from "../client/xmppjs.ts";
@@ -33,7 +33,7 @@ export const ADMIN_RESOURCE_PREFIX = "cxfr-admin-";
 
 /** Whether a listed session is one that cxfr's admin account `accountJid` opened (this run's or another cxfr's). */
 export function isAdminAccountSession(session: { bare: string; resource: string }, accountJid: string): boolean {
-  return session.bare.toLowerCase() === bareJid(accountJid).toLowerCase() && session.resource.startsWith(ADMIN_RESOURCE_PREFIX);
+  return sameJid(session.bare, bareJid(accountJid)) && session.resource.startsWith(ADMIN_RESOURCE_PREFIX);
 }
 
 /** SASL conditions that a retry cannot fix. */

@@ -31,7 +31,7 @@ export async function openNode(config: Config, node: NodeConfig): Promise<NodeSe
     await account?.start();
     const request = account ? (iq: Element) => account.request(iq) : (iq: Element) => link.request(iq);
     const kind = node.kind === "auto" ? (await identifyServer(request, config.domain)).kind : node.kind;
-    const admin = new ServerAdmin(request, config.domain, dialects[kind]);
+    const admin = new ServerAdmin(request, config.domain, dialects[kind], { maxListing: config.maxListing });
     const isOwnSession = (s: { bare: string; resource: string }) => (node.admin ? isAdminAccountSession(s, node.admin.jid) : false);
     const ready = async (timeoutMs: number) => {
       await Promise.all([link.waitOnline(timeoutMs), account?.waitOnline(timeoutMs)]);

@@ -37,13 +37,16 @@ export async function runJobCommand(out: Output, config: Config, node: NodeConfi
   try {
     await request.validate?.(session);
     const from = await resolveFrom(config, request.flags.from, session);
+    // The runner learns of it through the link; the operator should see the fix whatever the runner does with it.
+    if (from === "domain") session.link.on("from-domain-refused", (err: Error) => out.error(err));
     const own = node.admin ? bareJid(node.admin.jid) : undefined;
     const job = new TransferJob({
       kind: request.kind,
       node: node.name,
       link: session.link,
       admin: session.admin,
-      ready: session.ready,
+      // the signal ends a wait for a link that is down (Ctrl-C while the server is unreachable)
+      ready: (timeoutMs) => session.ready(timeoutMs, controller.signal),
       domain: config.domain,
       ...(request.flags.domain !== undefined ? { packetDomain: request.flags.domain } : {}),
       from,

@@ -69,7 +69,7 @@ export async function runCheck(config: Config, node: NodeConfig): Promise<CheckR
     const software = identity.name ? `${identity.name} ${identity.version ?? ""}`.trim() : "version not disclosed";
     add({ id: "server", status: "ok", detail: `${kind} (${software})${node.kind !== "auto" ? ", forced by config" : ""}` });
 
-    const admin = new ServerAdmin(request, config.domain, dialect);
+    const admin = new ServerAdmin(request, config.domain, dialect, { maxListing: config.maxListing });
     const commands = await admin.listCommands().catch(() => [] as string[]);
     const isAdmin = commands.includes(AdminNode.endUserSession);
     add(isAdmin

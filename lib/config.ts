@@ -4,7 +4,7 @@ import { InputError } from "./errors.ts";
 import { Secret } from "./secret.ts";
 import { parseHostPort, type HostPort } from "./xmpp/address.ts";
 import { parseJid } from "./xmpp/jid.ts";
-import { parseDuration } from "./input.ts";
+import { parseDuration, parsePositiveInt } from "./input.ts";
 
 export type FromMode = "domain" | "component" | "auto";
 export type ServerKindSetting = "auto" | "prosody" | "ejabberd" | "generic";
@@ -36,6 +36,8 @@ export interface Config {
   from: FromMode;
   nodes: NodeConfig[];
   iqTimeoutMs: number;
+  /** Most entries one session listing may have (`max_listing`); more is refused as a protocol error. */
+  maxListing: number;
   journal: string;
   api: { url?: string; listen: string; token?: Secret };
   /** Raw pacing defaults from the file; jobs validate them with their own flags. */
@@ -57,7 +59,7 @@ const KINDS: readonly ServerKindSetting[] = ["auto", "prosody", "ejabberd", "gen
 export function loadConfig(sources: ConfigSources): Config {
   const { env } = sources;
   const file = sources.file ? readConfigFile(sources.file) : {};
-  knownKeys(file, ["domain", "from", "nodes", "iq_timeout", "journal", "api", "pacing"], "");
+  knownKeys(file, ["domain", "from", "nodes", "iq_timeout", "max_listing", "journal", "api", "pacing"], "");
   if (file.pacing !== undefined) knownKeys(mapping(file.pacing, "pacing"), ["rate", "burst", "jitter", "max_in_flight", "wait", "grace", "deadline"], "pacing.");
   if (file.api !== undefined) knownKeys(mapping(file.api, "api"), ["listen", "token_file"], "api.");
   const fileNodes = readNodeList(file);
@@ -80,7 +82,8 @@ export function loadConfig(sources: ConfigSources): Config {
     domain: requireDomain(domainValue, domainSource),
     from: oneOf(fromValue, FROM_MODES, fromSource),
     nodes,
-    iqTimeoutMs: file.iq_timeout !== undefined ? parseDuration(file.iq_timeout as string, "iq_timeout") : 15_000,
+    iqTimeoutMs: file.iq_timeout !== undefined ? positiveDuration(file.iq_timeout, "iq_timeout") : 15_000,
+    maxListing: file.max_listing !== undefined ? parsePositiveInt(file.max_listing as string, "max_listing", { min: 1 }) : DEFAULT_MAX_LISTING,
     journal: String(env.CXFR_JOURNAL ?? file.journal ?? "./cxfr.db"),
     api: {
       ...(env.CXFR_API !== undefined ? { url: env.CXFR_API } : {}),
@@ -89,6 +92,16 @@ export function loadConfig(sources: ConfigSources): Config {
     },
     pacing: (file.pacing ?? {}) as Raw,
   };
+}
+
+/** Default for `max_listing`: far above any one node's sessions, low enough to stop a runaway reply. */
+export const DEFAULT_MAX_LISTING = 100_000;
+
+/** A duration that must not be zero (an IQ timeout of 0 would fail every request at once). */
+function positiveDuration(value: unknown, field: string): number {
+  const ms = parseDuration(value as string, field);
+  if (ms === 0) throw new InputError(field, "must be longer than 0 (e.g. 15s)");
+  return ms;
 }
 
 /** The node a command acts on: --node NAME, or the only configured node. */

@@ -81,9 +81,29 @@ export class ProtocolError extends CxfrError {
   }
 }
 
-/** The server closed the component stream with invalid-from after a packet from the users' domain: it was not delivered. */
+/**
+ * A connection that will not come back by retrying: the server refused it for a reason a retry cannot fix
+ * (not-authorized: secret rotated; host-unknown; conflict: another instance holds the component). Final: exit 3.
+ * A NotAuthorizedError, so whatever stops on a refused login stops on this too.
+ */
+export class LinkFailedError extends NotAuthorizedError {
+  constructor(
+    message: string,
+    readonly condition: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The server closed the component stream with `invalid-from` after a stanza from the users' domain: it does not
+ * let this component send from the domain. `fix` is the server config that would allow it.
+ */
 export class FromDomainRefusedError extends CxfrError {
-  constructor(readonly snippet: string) {
-    super(`the server refuses stanzas from the users' domain (invalid-from); add to the server config: ${snippet} — or use --from component`, ExitCode.connect, "invalid_from");
+  constructor(
+    readonly server: string,
+    readonly fix: string,
+  ) {
+    super(`${server} does not let this component send from the users' domain (stream closed with invalid-from); to allow it, add to the server config: ${fix}`, ExitCode.connect, "from_domain_refused");
   }
 }

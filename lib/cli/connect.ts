@@ -14,8 +14,11 @@ export interface NodeSession {
   admin: ServerAdmin;
   /** Whether a listed session is one of cxfr's own admin account sessions (never shown, never moved). */
   isOwnSession(session: { bare: string; resource: string }): boolean;
-  /** Resolves when every connection the node needs is online; rejects for good when the admin login is refused. */
-  ready(timeoutMs: number): Promise<void>;
+  /**
+   * Resolves when every connection the node needs is online; rejects at once with LinkFailedError when one failed
+   * for good (secret rotated, login refused, conflict), with InterruptedError when `signal` aborts.
+   */
+  ready(timeoutMs: number, signal?: AbortSignal): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -31,10 +34,11 @@ export async function openNode(config: Config, node: NodeConfig): Promise<NodeSe
     await account?.start();
     const request = account ? (iq: Element) => account.request(iq) : (iq: Element) => link.request(iq);
     const kind = node.kind === "auto" ? (await identifyServer(request, config.domain)).kind : node.kind;
-    const admin = new ServerAdmin(request, config.domain, dialects[kind]);
+    const admin = new ServerAdmin(request, config.domain, dialects[kind], { maxListing: config.maxListing });
+    link.fromDomainFix = dialects[kind].fromDomainSnippet(node.component);
     const isOwnSession = (s: { bare: string; resource: string }) => (node.admin ? isAdminAccountSession(s, node.admin.jid) : false);
-    const ready = async (timeoutMs: number) => {
-      await Promise.all([link.waitOnline(timeoutMs), account?.waitOnline(timeoutMs)]);
+    const ready = async (timeoutMs: number, signal?: AbortSignal) => {
+      await Promise.all([link.waitOnline(timeoutMs, signal), account?.waitOnline(timeoutMs, signal)]);
     };
     return { node, link, ...(account ? { account } : {}), admin, isOwnSession, ready, close };
   } catch (err) {

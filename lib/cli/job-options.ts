@@ -3,7 +3,7 @@ import { InputError } from "../errors.ts";
 import { parseDuration, parseFraction, parsePositiveInt, parseRate } from "../input.ts";
 import type { PacingOptions } from "../jobs/pacer.ts";
 import { parseTargets, type Target } from "../jobs/targets.ts";
-import { bareJid, formatJid, parseJid } from "../xmpp/jid.ts";
+import { bareJid, canonicalJid, parseJid } from "../xmpp/jid.ts";
 
 /** Pacing and timing flags shared by every job command; values are strings as typed by the user. */
 export interface JobFlags {
@@ -89,13 +89,14 @@ function parseMethods(value: string): string[] {
   return methods;
 }
 
-function exclusionTest(values: string[]): JobSettings["excluded"] {
+/** --exclude: JIDs compared in canonical form (RFC 7622), so VIP@Example.com protects vip@example.com. */
+export function exclusionTest(values: string[]): JobSettings["excluded"] {
   const full = new Set<string>();
   const bare = new Set<string>();
   for (const value of values) {
     const jid = parseJid(value, "--exclude");
-    if (jid.resource !== undefined) full.add(formatJid(jid));
-    else bare.add(bareJid(jid));
+    if (jid.resource !== undefined) full.add(canonicalJid(jid));
+    else bare.add(canonicalJid(bareJid(jid)));
   }
-  return (s) => full.has(s.jid) || bare.has(s.bare);
+  return (s) => full.has(canonicalJid(s.jid)) || bare.has(canonicalJid(s.bare));
 }

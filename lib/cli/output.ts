@@ -1,4 +1,5 @@
 import { CxfrError } from "../errors.ts";
+import { escapeForTerminal, escapeJsonLine } from "./terminal-text.ts";
 
 export interface OutputOptions {
   json: boolean;
@@ -6,7 +7,10 @@ export interface OutputOptions {
   tty: boolean;
 }
 
-/** Where commands write: JSON lines for scripts, tables and progress for people. Errors go to stderr, one line. */
+/**
+ * Where commands write: JSON lines for scripts, tables and progress for people. Errors go to stderr, one line.
+ * Text may come from the server (JIDs, resources, error texts): control and bidi characters are written escaped.
+ */
 export class Output {
   constructor(
     readonly options: OutputOptions,
@@ -20,14 +24,15 @@ export class Output {
   }
 
   event(record: object): void {
-    this.stdout.write(`${JSON.stringify(record)}\n`);
+    this.stdout.write(`${escapeJsonLine(JSON.stringify(record))}\n`);
   }
 
   line(text: string): void {
-    if (!this.options.quiet) this.stdout.write(`${text}\n`);
+    if (!this.options.quiet) this.stdout.write(`${escapeForTerminal(text, "\n")}\n`);
   }
 
-  table(columns: string[], rows: string[][]): void {
+  table(columns: string[], unsafeRows: string[][]): void {
+    const rows = unsafeRows.map((row) => row.map((cell) => escapeForTerminal(cell)));
     const widths = columns.map((c, i) => Math.max(c.length, ...rows.map((r) => (r[i] ?? "").length)));
     const format = (cells: string[]) => cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join("  ").trimEnd();
     this.stdout.write(`${format(columns)}\n`);
@@ -37,7 +42,7 @@ export class Output {
   error(err: unknown): number {
     const exitCode = err instanceof CxfrError ? err.exitCode : 1;
     const message = err instanceof Error ? err.message : String(err);
-    this.stderr.write(`cxfr: error: ${firstLine(message)}\n`);
+    this.stderr.write(`cxfr: error: ${escapeForTerminal(firstLine(message))}\n`);
     return exitCode;
   }
 }

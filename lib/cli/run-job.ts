@@ -7,7 +7,7 @@ import type { Target } from "../jobs/targets.ts";
 import { probeFromDomain } from "../link/from-probe.ts";
 import type { JobSummary } from "../jobs/outcomes.ts";
 import { TransferJob, type TransferJobOptions } from "../jobs/runner.ts";
-import { bareJid } from "../xmpp/jid.ts";
+import { bareJid, sameJid } from "../xmpp/jid.ts";
 import { openNode, type NodeSession } from "./connect.ts";
 import type { JobFlags, JobSettings } from "./job-options.ts";
 import type { Output } from "./output.ts";
@@ -45,16 +45,16 @@ export async function runJobCommand(out: Output, config: Config, node: NodeConfi
       node: node.name,
       link: session.link,
       admin: session.admin,
-      ready: session.ready,
+      // the signal ends a wait for a link that is down (Ctrl-C while the server is unreachable)
+      ready: (timeoutMs) => session.ready(timeoutMs, controller.signal),
       domain: config.domain,
       ...(request.flags.domain !== undefined ? { packetDomain: request.flags.domain } : {}),
       from,
       fromFallback: mode === "auto",
-      fromDomainSnippet: session.admin.dialect.fromDomainSnippet(node.component),
       isGone: (s) => session.admin.isGone(s),
       restartedSince: (wallMs) => restartedSince((iq) => session.link.request(iq), config.domain, wallMs),
       targets: request.settings.targets,
-      selects: (s) => s.bare !== own && !request.settings.excluded(s) && request.selects(s),
+      selects: (s) => !(own !== undefined && sameJid(s.bare, own)) && !request.settings.excluded(s) && request.selects(s),
       pacing: request.settings.pacing,
       waitMs: request.settings.waitMs,
       graceMs: request.settings.graceMs,

@@ -44,8 +44,6 @@ export interface TransferJobOptions {
   from: "domain" | "component";
   /** `from: auto` resolved to domain: when the server refuses it after all, fall back to the component. */
   fromFallback?: boolean;
-  /** Server config that allows stanzas from the users' domain (named when it refuses them). */
-  fromDomainSnippet?: string;
   targets: Target[];
   /** Target of one session (default: weighted rendezvous of its bare JID over `targets`). */
   targetFor?: (session: LiveSession) => Target;
@@ -157,7 +155,6 @@ export class TransferJob {
           ...(o.packetDomain !== undefined ? { packetDomain: o.packetDomain } : {}),
           from: o.from,
           replyTimeoutMs: o.graceMs,
-          fromDomainSnippet: o.fromDomainSnippet ?? "allow the component to send stanzas from the users' domain",
         })
       : undefined;
     const modules: Partial<Record<MethodName, Method>> = { ...o.methodModules, kick: o.methodModules?.kick ?? new KickMethod(o.admin), ...(this.cxfr ? { cxfr: this.cxfr } : {}) };

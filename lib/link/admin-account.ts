@@ -3,11 +3,13 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { isIP } from "node:net";
 import { client, type Client } from "@xmpp/client";
 import xml, { type Element } from "@xmpp/xml";
-import { ConnectError, CxfrError, NotAuthorizedError } from "../errors.ts";
+import { ConnectError, CxfrError, LinkFailedError } from "../errors.ts";
 import { formatHostPort, type HostPort } from "../xmpp/address.ts";
-import { bareJid, parseJid } from "../xmpp/jid.ts";
+import { bareJid, parseJid, sameJid } from "../xmpp/jid.ts";
 import { PendingIqs } from "./pending-iqs.ts";
 import { connectUntilOnline, withTimeout } from "./timing.ts";
+import { guardParser } from "./parser-guard.ts";
+import { waitUntilOnline } from "./link.ts";
 import { connectToIPv6Literals, internals, smNegotiation } from "../client/xmppjs.ts";
 import type { Secret } from "../secret.ts";
 
@@ -26,14 +28,17 @@ export interface AdminAccountOptions {
   plainOnLoopback?: boolean;
 }
 
-export type AdminAccountState = "idle" | "connecting" | "online" | "reconnecting" | "stopped";
+export type AdminAccountState = "idle" | "connecting" | "online" | "reconnecting" | "failed" | "stopped";
+
+/** Stream errors on a reconnect that another try will not cure. */
+const FINAL_STREAM_CONDITIONS = new Set(["not-authorized", "host-unknown", "conflict"]);
 
 /** Every session cxfr's admin account opens has a resource starting with this. */
 export const ADMIN_RESOURCE_PREFIX = "cxfr-admin-";
 
 /** Whether a listed session is one that cxfr's admin account `accountJid` opened (this run's or another cxfr's). */
 export function isAdminAccountSession(session: { bare: string; resource: string }, accountJid: string): boolean {
-  return session.bare.toLowerCase() === bareJid(accountJid).toLowerCase() && session.resource.startsWith(ADMIN_RESOURCE_PREFIX);
+  return sameJid(session.bare, bareJid(accountJid)) && session.resource.startsWith(ADMIN_RESOURCE_PREFIX);
 }
 
 /** SASL conditions that a retry cannot fix. */
@@ -44,7 +49,8 @@ type XmppError = Error & { code?: string; condition?: string; text?: string };
 /**
  * A c2s admin account, for servers that will not treat a component as admin: XEP-0133 commands go through it, the
  * component still sends the transfer packets. It sends no presence, so announcements do not reach it.
- * Events: `online`, `offline` (connection lost; xmpp.js reconnects), `fatal` (login refused on a reconnect: stopped).
+ * Events: `online`, `offline` (connection lost; xmpp.js reconnects), `failed` and `fatal` (LinkFailedError: refused
+ * on a reconnect for a reason a retry cannot fix, e.g. not-authorized, host-unknown, conflict: no more reconnects).
  */
 export class AdminAccount extends EventEmitter {
   state: AdminAccountState = "idle";
@@ -54,7 +60,7 @@ export class AdminAccount extends EventEmitter {
   readonly resource = `${ADMIN_RESOURCE_PREFIX}${randomBytes(4).toString("hex")}`;
   private xmpp: Client | null = null;
   private readonly pending = new PendingIqs();
-  private fatal: Error | undefined;
+  private fatal: LinkFailedError | undefined;
 
   constructor(private readonly options: AdminAccountOptions) {
     super();
@@ -65,7 +71,7 @@ export class AdminAccount extends EventEmitter {
     return formatHostPort(this.options.server);
   }
 
-  /** Logs in once; rejects with NotAuthorizedError (login refused) or ConnectError (exit code 3). */
+  /** Logs in once; rejects with LinkFailedError (login refused) or ConnectError (exit code 3). */
   async start(): Promise<void> {
     this.state = "connecting";
     const { local, domain } = parseJid(this.options.jid, "admin account");
@@ -80,6 +86,7 @@ export class AdminAccount extends EventEmitter {
       },
     });
     connectToIPv6Literals(xmpp);
+    guardParser(xmpp);
     this.xmpp = xmpp;
     const sm = smNegotiation(xmpp);
     xmpp.on("error", (err: XmppError) => this.onError(err));
@@ -123,44 +130,41 @@ export class AdminAccount extends EventEmitter {
     return this.pending.exchange(iq, timeoutMs, write).reply;
   }
 
-  /** Resolves when the account is online, waiting through reconnects; rejects at once when its login was refused for good. */
-  waitOnline(timeoutMs: number): Promise<void> {
-    if (this.state === "online") return Promise.resolve();
-    if (this.fatal) return Promise.reject(this.fatal);
-    return withTimeout(
-      new Promise<void>((resolve, reject) => {
-        const onOnline = () => {
-          this.off("fatal", onFatal);
-          resolve();
-        };
-        const onFatal = (err: Error) => {
-          this.off("online", onOnline);
-          reject(err);
-        };
-        this.once("online", onOnline);
-        this.once("fatal", onFatal);
-      }),
+  /**
+   * Resolves when the account is online, waiting through reconnects; rejects at once when it failed for good
+   * (LinkFailedError), with InterruptedError when `signal` aborts, with ConnectError after timeoutMs.
+   */
+  waitOnline(timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    return waitUntilOnline(this, {
+      online: () => this.state === "online",
+      failure: () => this.fatal ?? (this.state === "stopped" ? new ConnectError(`admin account ${this.jid} stopped`, "link_stopped") : undefined),
       timeoutMs,
-      () => new ConnectError(`admin account ${this.jid} not back online within ${timeoutMs} ms`, "link_down"),
-    );
+      signal,
+      timeoutError: () => new ConnectError(`admin account ${this.jid} not back online within ${timeoutMs} ms`, "link_down"),
+    });
   }
 
-  /** SCRAM (or whatever the server offers first) on TLS; PLAIN on loopback if allowed; never PLAIN in clear elsewhere. */
+  /**
+   * No credentials on an unencrypted stream, whatever the mechanism (a SCRAM exchange in clear can be attacked
+   * offline and by a man in the middle), except to a loopback address. On loopback PLAIN if allowed (fast).
+   */
   private mechanism(offered: string[], secure: boolean): string {
     const usable = offered.filter((m) => m !== "ANONYMOUS");
-    const loopback = (this.options.plainOnLoopback ?? true) && isLoopbackIp(this.options.server.host);
-    if (loopback && usable.includes("PLAIN")) return "PLAIN";
-    const choice = secure ? usable[0] : usable.find((m) => m !== "PLAIN");
-    if (choice === undefined) {
-      throw new ConnectError(`admin account ${this.jid}: ${this.server} offers no login mechanism cxfr may use${usable.includes("PLAIN") ? " (only PLAIN, on an unencrypted stream)" : ""}`, "no_mechanism");
+    const loopback = isLoopbackIp(this.options.server.host);
+    if (!secure && !loopback) {
+      throw new ConnectError(`admin account ${this.jid}: ${this.server} offers no TLS (STARTTLS); cxfr sends credentials only over TLS, except to a loopback address`, "encryption_required");
     }
+    if (loopback && (this.options.plainOnLoopback ?? true) && usable.includes("PLAIN")) return "PLAIN";
+    const choice = usable[0];
+    if (choice === undefined) throw new ConnectError(`admin account ${this.jid}: ${this.server} offers no login mechanism cxfr may use`, "no_mechanism");
     return choice;
   }
 
   private describeConnectFailure(err: XmppError): Error {
     if (err instanceof CxfrError) return err;
     const who = `admin account ${this.jid}`;
-    if (err.name === "SASLError") return new NotAuthorizedError(`${who}: login refused (${err.condition ?? "failure"})`);
+    if (err.name === "SASLError") return new LinkFailedError(`${who}: login refused (${err.condition ?? "failure"})`, err.condition ?? "failure");
+    if (err.condition && FINAL_STREAM_CONDITIONS.has(err.condition)) return new LinkFailedError(`${who}: ${this.server} closed the stream (${err.condition})`, err.condition);
     if (err.condition === "host-unknown") return new ConnectError(`${who}: ${this.server} does not serve ${parseJid(this.jid, "admin account").domain} (host-unknown)`, "stream_error");
     if (err.condition) return new ConnectError(`${who}: ${this.server} closed the stream (${err.condition})`, "stream_error");
     if (err.code === "ECONNREFUSED") return new ConnectError(`${who}: cannot connect to ${this.server}: connection refused (is the server's c2s port right?)`);
@@ -169,12 +173,16 @@ export class AdminAccount extends EventEmitter {
   }
 
   private onError(err: XmppError): void {
-    if (err.name !== "SASLError" || !FATAL_SASL.has(err.condition ?? "") || this.state === "connecting") return;
-    // a refused login on a reconnect will be refused again: stop retrying
+    if (this.state === "connecting" || this.state === "stopped" || this.state === "failed") return;
+    const final = (err.name === "SASLError" && FATAL_SASL.has(err.condition ?? "")) || (err.name !== "SASLError" && FINAL_STREAM_CONDITIONS.has(err.condition ?? ""));
+    if (!final) return;
+    // refused on a reconnect, it will be refused again: stop retrying
     this.xmpp?.reconnect.stop();
-    this.state = "stopped";
-    this.fatal = this.describeConnectFailure(err);
+    this.state = "failed";
+    const failure = this.describeConnectFailure(err);
+    this.fatal = failure instanceof LinkFailedError ? failure : new LinkFailedError(failure.message, err.condition ?? "failure");
     this.pending.rejectAll(this.fatal);
+    this.emit("failed", this.fatal);
     this.emit("fatal", this.fatal);
   }
 
@@ -187,7 +195,7 @@ export class AdminAccount extends EventEmitter {
   }
 
   private onDisconnect(): void {
-    if (this.state === "stopped" || this.state === "connecting") return;
+    if (this.state === "stopped" || this.state === "connecting" || this.state === "failed") return;
     this.state = "reconnecting";
     this.pending.rejectAll(new ConnectError(`admin account ${this.jid}: connection to ${this.server} lost`, "link_lost"));
     this.emit("offline");

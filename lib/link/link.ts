@@ -1,12 +1,17 @@
 import { EventEmitter } from "node:events";
 import { component, type Component } from "@xmpp/component";
-import type { Element } from "@xmpp/xml";
-import { ConnectError, NotAuthorizedError } from "../errors.ts";
+import xml, { type Element } from "@xmpp/xml";
+import { ConnectError, FromDomainRefusedError, InterruptedError, LinkFailedError, StanzaError } from "../errors.ts";
 import { formatHostPort, type HostPort } from "../xmpp/address.ts";
 import { PendingIqs } from "./pending-iqs.ts";
 import { connectUntilOnline, withTimeout } from "./timing.ts";
 import { backoffDelay, defaultBackoff, type BackoffOptions } from "./backoff.ts";
+import { guardParser } from "./parser-guard.ts";
 import type { Secret } from "../secret.ts";
+
+const NS_PING = "urn:xmpp:ping";
+/** Stream errors a reconnect cannot cure (RFC 6120 §4.9.3): the link fails for good with the reason. */
+const FINAL_CONDITIONS = new Set(["not-authorized", "host-unknown", "conflict"]);
 
 export interface LinkOptions {
   server: HostPort;
@@ -15,14 +20,18 @@ export interface LinkOptions {
   iqTimeoutMs?: number;
   connectTimeoutMs?: number;
   backoff?: BackoffOptions;
+  /** Server config that lets the component send from the users' domain (the dialect's fromDomainSnippet). */
+  fromDomainFix?: string;
 }
 
-export type LinkState = "idle" | "connecting" | "online" | "reconnecting" | "stopped";
+export type LinkState = "idle" | "connecting" | "online" | "reconnecting" | "failed" | "stopped";
 
 /**
  * One XEP-0114 component connection. Events: `online`, `offline` (link lost), `reconnecting` (attempt, delayMs),
- * `stream-error` (condition, text), `stanza` (every incoming stanza).
- * After the first successful start it reconnects by itself with exponential backoff until stop().
+ * `stream-error` (condition, text), `stanza` (every incoming stanza), `failed` (LinkFailedError: refused for a
+ * reason a retry cannot fix; no more reconnects), `from-domain-refused` (FromDomainRefusedError: the server
+ * closed the stream with invalid-from after a stanza from the users' domain; the link reconnects).
+ * After the first successful start it reconnects by itself with exponential backoff until stop() or a failure.
  */
 export class Link extends EventEmitter {
   state: LinkState = "idle";
@@ -32,10 +41,20 @@ export class Link extends EventEmitter {
   private reconnectTimer: NodeJS.Timeout | null = null;
   private attempt = 0;
   private lastStreamError: { condition: string; text: string } | null = null;
+  /** Bumped at every disconnect: a stanza written in one epoch and confirmed in another was not confirmed. */
+  private epoch = 0;
+  private pendingBarrier: Promise<void> | null = null;
+  /** Why the link failed for good (state "failed"). */
+  failure: LinkFailedError | undefined;
+  /** Set once the server refused a stanza from the users' domain (invalid-from). */
+  fromDomainRefused: FromDomainRefusedError | undefined;
+  /** Config text offered with a FromDomainRefusedError; openNode sets the detected server's. */
+  fromDomainFix: string;
 
   constructor(private readonly options: LinkOptions) {
     super();
     this.component = options.component;
+    this.fromDomainFix = options.fromDomainFix ?? `let component ${options.component} send stanzas from the users' domain`;
   }
 
   get address(): string {
@@ -61,8 +80,44 @@ export class Link extends EventEmitter {
   }
 
   send(el: Element): Promise<void> {
-    if (this.state !== "online" || !this.entity) return Promise.reject(new ConnectError(`link to ${this.address} is not online`, "link_down"));
+    if (this.state !== "online" || !this.entity) return Promise.reject(this.failure ?? new ConnectError(`link to ${this.address} is not online`, "link_down"));
     return this.entity.send(el);
+  }
+
+  /**
+   * Sends a stanza and resolves only once the server has processed it and kept the link: a ping written after it
+   * (shared by every send of the same tick) comes back on the same stream. Rejects with FromDomainRefusedError when
+   * the server closed the stream with invalid-from meanwhile (the stanza was dropped), with ConnectError
+   * "unconfirmed" when the link went down before the confirmation (the stanza may or may not have been delivered),
+   * or as send() does when it could not be written at all ("link_down").
+   */
+  async sendChecked(el: Element): Promise<void> {
+    const epoch = this.epoch;
+    await this.send(el);
+    const refusedBefore = this.fromDomainRefused;
+    try {
+      await this.barrier();
+    } catch {
+      // told apart below
+    }
+    if (this.epoch === epoch && this.state === "online") return;
+    if (this.fromDomainRefused && this.fromDomainRefused !== refusedBefore) throw this.fromDomainRefused;
+    throw new ConnectError(`link to ${this.address} went down before the server confirmed the stanza`, "unconfirmed");
+  }
+
+  /** A ping to ourselves through the server; resolves when it comes back (any answer), after everything sent before it. */
+  private barrier(): Promise<void> {
+    this.pendingBarrier ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      this.pendingBarrier = null;
+      const ping = xml("iq", { type: "get", to: this.component, from: this.component }, xml("ping", { xmlns: NS_PING }));
+      return this.request(ping).then(
+        () => undefined,
+        (err: unknown) => {
+          if (!(err instanceof StanzaError)) throw err;
+        },
+      );
+    });
+    return this.pendingBarrier;
   }
 
   /** Sends an IQ and resolves its result; rejects with StanzaError, TimeoutError, or ConnectError when the link drops first. */
@@ -78,19 +133,17 @@ export class Link extends EventEmitter {
     return this.pending.exchange(iq, timeoutMs, (el) => this.send(el));
   }
 
-  /** Resolves when the link is online, waiting through reconnects; rejects after timeoutMs. */
-  waitOnline(timeoutMs: number): Promise<void> {
-    if (this.state === "online") return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.off("online", onOnline);
-        reject(new ConnectError(`link to ${this.address} not back online within ${timeoutMs} ms`, "link_down"));
-      }, timeoutMs);
-      const onOnline = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      this.once("online", onOnline);
+  /**
+   * Resolves when the link is online, waiting through reconnects. Rejects with the LinkFailedError at once when the
+   * link failed for good, with InterruptedError when `signal` aborts, with ConnectError after timeoutMs.
+   */
+  waitOnline(timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    return waitUntilOnline(this, {
+      online: () => this.state === "online",
+      failure: () => this.failure ?? (this.state === "stopped" ? new ConnectError(`link to ${this.address} stopped`, "link_stopped") : undefined),
+      timeoutMs,
+      signal,
+      timeoutError: () => new ConnectError(`link to ${this.address} not back online within ${timeoutMs} ms`, "link_down"),
     });
   }
 
@@ -99,11 +152,16 @@ export class Link extends EventEmitter {
     const service = `xmpp://${formatHostPort(server)}`;
     const entity = component({ service, domain, password: secret.reveal() });
     entity.reconnect.stop(); // our own backoff replaces xmpp.js's fixed 1 s retry loop
+    guardParser(entity);
     this.entity = entity;
     this.lastStreamError = null;
     entity.on("error", (err: Error & { condition?: string; text?: string }) => {
       if (err.condition) {
         this.lastStreamError = { condition: err.condition, text: err.text ?? "" };
+        if (err.condition === "invalid-from") {
+          this.fromDomainRefused = new FromDomainRefusedError(this.address, this.fromDomainFix);
+          this.emit("from-domain-refused", this.fromDomainRefused);
+        }
         this.emit("stream-error", err.condition, err.text ?? "");
       }
     });
@@ -126,13 +184,13 @@ export class Link extends EventEmitter {
     const where = this.address;
     const condition = err.condition ?? this.lastStreamError?.condition;
     if (condition === "not-authorized") {
-      return new NotAuthorizedError(`handshake refused by ${where}: wrong component secret, or the server does not know component ${this.options.component} (not-authorized)`);
+      return new LinkFailedError(`handshake refused by ${where}: wrong component secret, or the server does not know component ${this.options.component} (not-authorized)`, condition);
     }
     if (condition === "host-unknown") {
-      return new NotAuthorizedError(`handshake refused by ${where}: the server has no external component ${this.options.component} configured (host-unknown)`);
+      return new LinkFailedError(`handshake refused by ${where}: the server has no external component ${this.options.component} configured (host-unknown)`, condition);
     }
     if (condition === "conflict") {
-      return new ConnectError(`handshake refused by ${where}: component ${this.options.component} is already connected (conflict)`, "conflict");
+      return new LinkFailedError(`handshake refused by ${where}: component ${this.options.component} is already connected, another cxfr may hold it (conflict)`, condition);
     }
     if (condition) return new ConnectError(`handshake refused by ${where}: ${condition}`, "stream_error");
     if (err.code === "ECONNREFUSED") return new ConnectError(`cannot connect to ${where}: connection refused (is the server's component port right?)`);
@@ -149,11 +207,17 @@ export class Link extends EventEmitter {
   private onDisconnect(entity: Component): void {
     if (this.entity !== entity) return;
     this.entity = null;
-    const reason = this.lastStreamError ? ` (${this.lastStreamError.condition})` : "";
+    this.epoch++;
+    const condition = this.lastStreamError?.condition;
+    const reason = condition ? ` (${condition})` : "";
     this.pending.rejectAll(new ConnectError(`link to ${this.address} lost${reason}`, "link_lost"));
-    if (this.state === "stopped") return;
+    if (this.state === "stopped" || this.state === "failed") return;
     this.state = "reconnecting";
-    this.emit("offline", this.lastStreamError?.condition);
+    this.emit("offline", condition);
+    if (condition && FINAL_CONDITIONS.has(condition)) {
+      this.fail(new LinkFailedError(`link to ${this.address} closed by the server: ${condition}${this.lastStreamError?.text ? ` (${this.lastStreamError.text})` : ""}`, condition));
+      return;
+    }
     this.scheduleReconnect();
   }
 
@@ -162,13 +226,22 @@ export class Link extends EventEmitter {
     this.emit("reconnecting", this.attempt, delay);
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
-      if (this.state === "stopped") return;
+      if (this.state !== "reconnecting") return;
       this.connectOnce().catch((err: Error) => {
-        if (this.state === "stopped") return;
+        if (this.state !== "reconnecting") return;
+        if (err instanceof LinkFailedError) return this.fail(err);
         this.emit("reconnect-failed", err);
         this.scheduleReconnect();
       });
     }, delay);
+  }
+
+  /** No more reconnects: everyone waiting learns why. */
+  private fail(err: LinkFailedError): void {
+    this.state = "failed";
+    this.failure = err;
+    this.pending.rejectAll(err);
+    this.emit("failed", err);
   }
 
   private async closeEntity(): Promise<void> {
@@ -176,6 +249,40 @@ export class Link extends EventEmitter {
     this.entity = null;
     if (entity) await safeStop(entity);
   }
+}
+
+interface OnlineWait {
+  online: () => boolean;
+  /** A reason to give up at once (failed for good, stopped), checked before waiting and at each `failed` event. */
+  failure: () => Error | undefined;
+  timeoutMs: number;
+  signal?: AbortSignal | undefined;
+  timeoutError: () => Error;
+}
+
+/** Waits for `online` on `emitter`; gives up on `failed`, on abort, or after the timeout. Shared by both connection kinds. */
+export function waitUntilOnline(emitter: EventEmitter, wait: OnlineWait): Promise<void> {
+  const early = wait.failure();
+  if (early) return Promise.reject(early);
+  if (wait.signal?.aborted) return Promise.reject(new InterruptedError());
+  if (wait.online()) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const finish = (err?: Error) => {
+      clearTimeout(timer);
+      emitter.off("online", onOnline);
+      emitter.off("failed", onFailed);
+      wait.signal?.removeEventListener("abort", onAbort);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onOnline = () => finish();
+    const onFailed = (err: Error) => finish(wait.failure() ?? err);
+    const onAbort = () => finish(new InterruptedError());
+    const timer = setTimeout(() => finish(wait.timeoutError()), wait.timeoutMs);
+    emitter.on("online", onOnline);
+    emitter.on("failed", onFailed);
+    wait.signal?.addEventListener("abort", onAbort, { once: true });
+  });
 }
 
 async function safeStop(entity: Component): Promise<void> {

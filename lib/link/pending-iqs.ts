@@ -2,14 +2,19 @@ import { randomBytes } from "node:crypto";
 import type { Element } from "@xmpp/xml";
 import { TimeoutError } from "../errors.ts";
 import { stanzaErrorOf } from "../xmpp/stanza.ts";
+import { canonicalJid } from "../xmpp/jid.ts";
 
 interface Waiter {
+  /** Canonical JID the IQ went to: only an answer from it settles the waiter. */
+  to: string | undefined;
   resolve: (el: Element) => void;
   reject: (err: Error) => void;
   timer: NodeJS.Timeout;
 }
 
-/** IQs awaiting their answer on one connection, matched by id; shared by the component link and the admin account. */
+/**
+ * IQs awaiting their answer on one connection, matched by id and by sender (RFC 6120 §8.2.3: the answer comes from
+ * the entity the request was addressed to), so another entity cannot answer for it by guessing an id; shared by the component link and the admin account. */
 export class PendingIqs {
   private readonly waiters = new Map<string, Waiter>();
 
@@ -25,7 +30,8 @@ export class PendingIqs {
         this.waiters.delete(id);
         reject(new TimeoutError(`iq ${iq.getChildElements()[0]?.name ?? ""} to ${String(iq.attrs.to)}`, timeoutMs));
       }, timeoutMs);
-      this.waiters.set(id, { resolve, reject, timer });
+      const to = typeof iq.attrs.to === "string" ? canonicalJid(iq.attrs.to) : undefined;
+      this.waiters.set(id, { to, resolve, reject, timer });
       written = write(iq).catch((err: Error) => {
         clearTimeout(timer);
         this.waiters.delete(id);
@@ -41,7 +47,7 @@ export class PendingIqs {
   settle(el: Element): boolean {
     if (el.name !== "iq" || (el.attrs.type !== "result" && el.attrs.type !== "error")) return false;
     const waiter = this.waiters.get(String(el.attrs.id));
-    if (!waiter) return false;
+    if (!waiter || !answersFrom(el, waiter.to)) return false;
     this.waiters.delete(String(el.attrs.id));
     clearTimeout(waiter.timer);
     if (el.attrs.type === "result") waiter.resolve(el);
@@ -56,4 +62,11 @@ export class PendingIqs {
       this.waiters.delete(id);
     }
   }
+}
+
+/** Whether `reply` comes from `to`; a request without `to` (to our own account) may be answered without `from`. */
+function answersFrom(reply: Element, to: string | undefined): boolean {
+  const from: unknown = reply.attrs.from;
+  if (to === undefined) return true;
+  return typeof from === "string" && canonicalJid(from) === to;
 }

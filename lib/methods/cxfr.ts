@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
-import xml from "@xmpp/xml";
 import type { Element } from "@xmpp/xml";
-import { ConnectError, FromDomainRefusedError, StanzaError } from "../errors.ts";
+import { ConnectError, StanzaError } from "../errors.ts";
 import type { HostPort } from "../xmpp/address.ts";
 import { buildTransferIq } from "../xmpp/transfer.ts";
 import type { Attempt, Method, Reply, SessionRef } from "./method.ts";
@@ -9,12 +8,10 @@ import type { Attempt, Method, Reply, SessionRef } from "./method.ts";
 /** The part of the component link the packet needs. */
 export interface PacketLink {
   readonly component: string;
-  send(el: Element): Promise<void>;
+  /** Resolves once the server processed the stanza and kept the stream (lib/link/link.ts). */
+  sendChecked(el: Element): Promise<void>;
   exchange(iq: Element, timeoutMs?: number): { written: Promise<void>; reply: Promise<Element> };
-  request(iq: Element, timeoutMs?: number): Promise<Element>;
-  on(event: "stream-error", listener: (condition: string) => void): unknown;
 }
-
 
 export interface CxfrMethodOptions {
   link: PacketLink;
@@ -25,8 +22,6 @@ export interface CxfrMethodOptions {
   from: "domain" | "component";
   /** How long to wait for the client's answer (the grace). */
   replyTimeoutMs: number;
-  /** Server text to allow stanzas from the users' domain (named in the error when the server refuses them). */
-  fromDomainSnippet: string;
 }
 
 /**
@@ -43,19 +38,13 @@ export function replyOfError(err: StanzaError): Reply {
 
 /**
  * XEP-0051 packet. From the component, the client's answer says what it did. From the users' domain the answer goes
- * to the server and is lost; a ping after the writes proves the stream survived them (a server that refuses the
- * domain closes the stream with invalid-from instead — then the packets were never delivered).
+ * to the server and is lost; the link confirms the stream survived the write (a server that refuses the domain closes
+ * the stream with invalid-from instead — then the packet was never delivered: FromDomainRefusedError).
  */
 export class CxfrMethod implements Method {
   readonly name = "cxfr" as const;
-  private invalidFromSeen = false;
-  private barrier: Promise<void> | undefined;
 
-  constructor(private readonly o: CxfrMethodOptions) {
-    o.link.on("stream-error", (condition) => {
-      if (condition === "invalid-from") this.invalidFromSeen = true;
-    });
-  }
+  constructor(private readonly o: CxfrMethodOptions) {}
 
   get from(): "domain" | "component" {
     return this.o.from;
@@ -76,27 +65,17 @@ export class CxfrMethod implements Method {
       server: target,
     });
     if (o.from === "domain") {
-      await o.link.send(iq); // rejects with ConnectError when it never left
-      await this.survived();
+      try {
+        await o.link.sendChecked(iq);
+      } catch (err) {
+        // Written, but the link went down before the confirmation: it may have been delivered. Never send it twice.
+        if (err instanceof ConnectError && err.code === "unconfirmed") return { status: "sent" };
+        throw err;
+      }
       return { status: "sent" };
     }
     const { written, reply } = o.link.exchange(iq, o.replyTimeoutMs);
     await written;
     return { status: "sent", reply: reply.then(() => ({ kind: "acked" }) as Reply, (err: unknown) => (err instanceof StanzaError ? replyOfError(err) : ({ kind: "no-reply" } as Reply))) };
-  }
-
-  /** Resolves once a ping written after the packet is answered; packets written meanwhile share the ping. */
-  private async survived(): Promise<void> {
-    this.barrier ??= Promise.resolve().then(async () => {
-      this.barrier = undefined;
-      const ping = xml("iq", { type: "get", to: this.o.domain }, xml("ping", { xmlns: "urn:xmpp:ping" }));
-      await this.o.link.request(ping, this.o.replyTimeoutMs);
-    });
-    try {
-      await this.barrier;
-    } catch (err) {
-      if (err instanceof ConnectError && this.invalidFromSeen) throw new FromDomainRefusedError(this.o.fromDomainSnippet);
-      // A stanza error or a timeout still means the stream is up; a drop for another reason leaves it unknown.
-    }
   }
 }

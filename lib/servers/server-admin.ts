@@ -1,9 +1,12 @@
 import xml from "@xmpp/xml";
 import type { Element } from "@xmpp/xml";
-import { AdminField, AdminNode, NS_DISCO_ITEMS, ONLINE_USERS_DISCO_NODE, parseDiscoOnlineUsers, parseProsodyOnlineUsers, parseUserStats, type LiveSession } from "../xmpp/admin.ts";
+import { AdminField, AdminNode, NS_DISCO_ITEMS, ONLINE_USERS_DISCO_NODE, parseDiscoOnlineUsers, parseProsodyOnlineUsers, parseUserStats, requiredFieldValues, type LiveSession, type UserStats } from "../xmpp/admin.ts";
 import { runCommand, NS_COMMANDS, type IqRequester } from "../xmpp/commands.ts";
-import { StanzaError } from "../errors.ts";
+import { ProtocolError, StanzaError } from "../errors.ts";
+import { canonicalJid } from "../xmpp/jid.ts";
+import { DEFAULT_MAX_LISTING } from "../config.ts";
 import { dialects, type Dialect, type ServerKind } from "./dialects.ts";
+import { forEachPipelined, ownSession, SessionConfirmer, STATS_PIPELINE, stripPort } from "./session-confirmer.ts";
 
 const NS_VERSION = "jabber:iq:version";
 
@@ -13,13 +16,28 @@ export interface ServerIdentity {
   version?: string;
 }
 
-/** XEP-0133 operations on one server domain, shaped by the server's dialect. */
+export interface ServerAdminOptions {
+  /** A listing with more entries than this is refused with a ProtocolError (a runaway or hostile reply). */
+  maxListing?: number;
+}
+
+/**
+ * XEP-0133 operations on one server domain, shaped by the server's dialect. Listings hold only valid full JIDs of
+ * `domain`, in canonical form; a reply without the expected form, field or query is a ProtocolError, never "no one".
+ */
 export class ServerAdmin {
+  private readonly confirmer: SessionConfirmer;
+  private readonly maxListing: number;
+
   constructor(
     private readonly request: IqRequester,
     readonly domain: string,
     readonly dialect: Dialect,
-  ) {}
+    options: ServerAdminOptions = {},
+  ) {
+    this.confirmer = new SessionConfirmer(domain, (bare) => this.userStats(bare));
+    this.maxListing = options.maxListing ?? DEFAULT_MAX_LISTING;
+  }
 
   /** Every live session on the server. `details` adds addresses where the listing lacks them (one IQ per account). */
   async listSessions(options: { details?: boolean } = {}): Promise<LiveSession[]> {
@@ -41,24 +59,22 @@ export class ServerAdmin {
   private async addAddresses(sessions: LiveSession[]): Promise<LiveSession[]> {
     const accounts = [...new Set(sessions.map((s) => s.bare))];
     const addressOf = new Map<string, string>();
-    for (let i = 0; i < accounts.length; i += 32) {
-      await Promise.all(accounts.slice(i, i + 32).map(async (bare) => {
-        const stats = await this.userStats(bare).catch(() => undefined);
-        stats?.resources.forEach((resource, n) => {
-          const ip = stats.ips[n];
-          if (ip) addressOf.set(`${bare}/${resource}`, stripPort(ip));
-        });
-      }));
-    }
+    await forEachPipelined(accounts, STATS_PIPELINE, async (bare) => {
+      const stats = await this.userStats(bare).catch(() => undefined);
+      stats?.resources.forEach((resource, n) => {
+        const ip = stats.ips[n];
+        if (ip) addressOf.set(`${bare}/${resource}`, stripPort(ip));
+      });
+    });
     return sessions.map((s) => {
       const ip = addressOf.get(s.jid);
       return ip ? { ...s, ip } : s;
     });
   }
 
-  private async userStats(bare: string): Promise<{ resources: string[]; ips: string[] } | undefined> {
-    const stats = await runCommand(this.request, { to: this.domain, node: AdminNode.userStats, fields: { [AdminField.accountJid]: bare } });
-    return stats.form ? parseUserStats(stats.form) : undefined;
+  private async userStats(bare: string): Promise<UserStats> {
+    const stats = await runCommand(this.request, { to: this.domain, node: AdminNode.userStats, fields: { [AdminField.accountJid]: bare }, singleStage: this.dialect.kind === "prosody" });
+    return parseUserStats(stats.form);
   }
 
   /** Whether one session has left: user-stats of its account no longer lists the resource; undefined when the server will not say. */
@@ -98,29 +114,50 @@ export class ServerAdmin {
     return itemsOf(result).map((item) => String(item.attrs.node));
   }
 
+  /** Prosody: the details lines carry user text, so they are claims that user-stats confirms (issue 6 defect 1). */
   private async listByDetails(): Promise<LiveSession[]> {
     const response = await runCommand(this.request, { to: this.domain, node: AdminNode.onlineUsersList, fields: { [AdminField.maxItems]: "all", [AdminField.details]: true } });
-    return response.form ? parseProsodyOnlineUsers(response.form) : [];
+    const claims = parseProsodyOnlineUsers(response.form);
+    this.checkSize(claims.length);
+    return this.confirmer.confirm(claims);
   }
 
+  /** ejabberd: full JIDs in attributes, no user text to forge structure with; still only our domain's. */
   private async listByDisco(): Promise<LiveSession[]> {
     const result = await this.request(xml("iq", { type: "get", to: this.domain }, xml("query", { xmlns: NS_DISCO_ITEMS, node: ONLINE_USERS_DISCO_NODE })));
     const query = result.getChild("query", NS_DISCO_ITEMS);
-    return query ? parseDiscoOnlineUsers(query) : [];
+    if (!query) throw new ProtocolError(`online users listing from ${this.domain}: the reply has no disco#items query`);
+    this.checkSize(query.getChildren("item").length);
+    const domain = canonicalJid(this.domain);
+    return unique(parseDiscoOnlineUsers(query).flatMap((s) => ownSession(s, domain) ?? []));
   }
 
+  /** Generic: the bare list, then user-stats per account (pipelined); the sessions are what user-stats reports. */
   private async listByStats(): Promise<LiveSession[]> {
     const list = await runCommand(this.request, { to: this.domain, node: AdminNode.onlineUsersList, fields: { [AdminField.maxItems]: "all" } });
-    const bares = list.form?.fields.find((f) => f.var === AdminField.onlineUserJids)?.values ?? [];
-    const sessions: LiveSession[] = [];
-    for (const bare of bares) {
+    const bares = requiredFieldValues(list.form, AdminField.onlineUserJids, "get-online-users-list");
+    this.checkSize(bares.length);
+    const domain = canonicalJid(this.domain);
+    const accounts = [...new Set(bares.flatMap((bare) => ownSession({ jid: `${bare}/-`, bare, resource: "-" }, domain)?.bare ?? []))];
+    const byAccount = new Map<string, LiveSession[]>();
+    await forEachPipelined(accounts, STATS_PIPELINE, async (bare) => {
       const stats = await this.userStats(bare);
-      stats?.resources.forEach((resource, i) => {
-        const ip = stats.ips[i];
-        sessions.push({ jid: `${bare}/${resource}`, bare, resource, ...(ip ? { ip: stripPort(ip) } : {}) });
-      });
+      byAccount.set(
+        bare,
+        stats.resources.flatMap((resource, i) => {
+          const session = ownSession({ jid: `${bare}/${resource}`, bare, resource }, domain);
+          const ip = stats.ips[i];
+          return session ? [{ ...session, ...(ip ? { ip: stripPort(ip) } : {}) }] : [];
+        }),
+      );
+    });
+    return unique(accounts.flatMap((bare) => byAccount.get(bare) ?? []));
+  }
+
+  private checkSize(entries: number): void {
+    if (entries > this.maxListing) {
+      throw new ProtocolError(`the session listing from ${this.domain} has ${entries} entries, more than max_listing (${this.maxListing}); raise max_listing in the config if that many are expected`);
     }
-    return sessions;
   }
 }
 
@@ -149,12 +186,10 @@ function kindFromName(name: string | undefined): ServerKind {
   return "generic";
 }
 
-/** ejabberd reports "ip:port" (and "[v6]:port" or bare v6 with port); people want the address. */
-function stripPort(address: string): string {
-  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(address);
-  if (bracketed) return bracketed[1] as string;
-  const v4 = /^(\d+\.\d+\.\d+\.\d+):\d+$/.exec(address);
-  return v4 ? (v4[1] as string) : address;
+/** One entry per session (a listing naming a session twice would otherwise send it two packets). */
+function unique(sessions: LiveSession[]): LiveSession[] {
+  const seen = new Set<string>();
+  return sessions.filter((s) => !seen.has(s.jid) && seen.add(s.jid));
 }
 
 function itemsOf(result: Element): Element[] {

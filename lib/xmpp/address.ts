@@ -37,7 +37,7 @@ export function hostnameProblem(name: string): string | undefined {
     const chars = [...label];
     if (chars.length > MAX_LABEL_LENGTH) return `has a label longer than ${MAX_LABEL_LENGTH} characters`;
     const bad = chars.find((char) => !isLabelChar(char));
-    if (bad !== undefined) return `contains ${JSON.stringify(bad)}, which is not allowed in a host name`;
+    if (bad !== undefined) return `contains ${/[\p{Cc}\p{Cf}\p{Z}]/u.test(bad) ? `U+${(bad.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0")}` : JSON.stringify(bad)}, which is not allowed in a host name`;
     if (label.startsWith("-") || label.endsWith("-")) return "has a label that starts or ends with a hyphen";
   }
   return undefined;

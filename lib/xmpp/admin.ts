@@ -1,5 +1,6 @@
 import type { Element } from "@xmpp/xml";
-import { fieldValues, type DataForm } from "./forms.ts";
+import { ProtocolError } from "../errors.ts";
+import type { DataForm } from "./forms.ts";
 
 /** XEP-0133 Service Administration: command nodes, FORM_TYPE and the field names both servers use. */
 const ADMIN = "http://jabber.org/protocol/admin";
@@ -49,6 +50,8 @@ export interface LiveSession {
  */
 const PROSODY_DETAIL = /^(.+): ([^\s()]+)\((-?\d+|-)\), IP: \[([^\]]*)\]$/;
 const DETAIL_PREFIX = " - ";
+/** Presence words Prosody prints; anything else in the show position is user text and is not kept. */
+const PROSODY_SHOWS = new Set(["available", "unavailable", "away", "chat", "dnd", "xa"]);
 
 function prosodySession(bare: string, detail: string): LiveSession | undefined {
   const match = PROSODY_DETAIL.exec(detail);
@@ -65,17 +68,26 @@ function prosodySession(bare: string, detail: string): LiveSession | undefined {
     resource,
     // Prosody prints "unknown" when the session has no address.
     ...(ip !== "" && ip !== "unknown" && { ip }),
-    show,
+    ...(PROSODY_SHOWS.has(show) && { show }),
     ...(priority !== "-" && { priority: Number(priority) }),
   };
+}
+
+/** The values of a field the reply must carry: a reply without it is broken, not empty (issue 6 defect 2). */
+export function requiredFieldValues(form: DataForm | undefined, name: string, what: string): string[] {
+  const field = form?.fields.find((f) => f.var === name);
+  if (!field) throw new ProtocolError(`${what}: the reply has no ${form ? `field "${name}"` : "data form"}`);
+  return field.values;
 }
 
 /**
  * Prosody's get-online-users-list with details=1: a bare JID line, then one " - res: show(prio), IP: [ip]" line
  * per session. `unavailable(-)` is a session that sent no presence (priority stays undefined).
+ * These are claims, not facts: Prosody copies each user's own <show> text into the lines, so a user can forge
+ * lines (and sessions of other accounts). ServerAdmin confirms them with user-stats before anyone acts on them.
  */
-export function parseProsodyOnlineUsers(form: DataForm): LiveSession[] {
-  const lines = fieldValues(form, AdminField.onlineUserJids).flatMap((value) => value.split(/\r?\n/));
+export function parseProsodyOnlineUsers(form: DataForm | undefined): LiveSession[] {
+  const lines = requiredFieldValues(form, AdminField.onlineUserJids, "get-online-users-list").flatMap((value) => value.split(/\r?\n/));
   const sessions: LiveSession[] = [];
   let bare: string | undefined;
   for (const line of lines) {
@@ -108,9 +120,14 @@ export function parseDiscoOnlineUsers(query: Element): LiveSession[] {
  * user-stats: resource names and addresses, one per session in the same order. Addresses are as the server
  * wrote them: Prosody gives the IP, ejabberd `ip:port`.
  */
-export function parseUserStats(form: DataForm): { resources: string[]; ips: string[] } {
+export function parseUserStats(form: DataForm | undefined): UserStats {
   return {
-    resources: fieldValues(form, AdminField.onlineResources),
-    ips: fieldValues(form, AdminField.ipAddresses),
+    resources: requiredFieldValues(form, AdminField.onlineResources, "user-stats"),
+    ips: form?.fields.find((f) => f.var === AdminField.ipAddresses)?.values ?? [],
   };
+}
+
+export interface UserStats {
+  resources: string[];
+  ips: string[];
 }

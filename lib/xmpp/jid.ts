@@ -12,8 +12,21 @@ export type FullJid = Jid & { local: string; resource: string };
 /** RFC 7622 §3.1: each part is at most 1023 bytes of UTF-8. */
 const MAX_PART_BYTES = 1023;
 
-const LOCALPART_FORBIDDEN = /[\p{Cc}\p{Z}\s"&'/:<>@]/u;
-const CONTROL = /\p{Cc}/u;
+const LOCALPART_FORBIDDEN = /[\p{Cc}\p{Cf}\p{Z}\s"&'/:<>@]/u;
+/** RFC 7622 §3.4 (PRECIS OpaqueString): no control characters, and no bidi controls (U+202E would reverse how a JID reads). */
+const RESOURCE_FORBIDDEN = /[\p{Cc}\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/u;
+
+const INVISIBLE_G = /[\p{Cc}\p{Cf}]/gu;
+
+/** JSON-quoted text for an error message, with format characters (bidi controls) written as U+XXXX. */
+export function quoteVisibly(text: string): string {
+  return JSON.stringify(text).replace(INVISIBLE_G, (c) => visible(c).slice(1, -1));
+}
+
+/** A character for an error message: printable ones quoted, controls and format characters as "U+202E". */
+function visible(char: string): string {
+  return /[\p{Cc}\p{Cf}\p{Z}]/u.test(char) ? `"U+${(char.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0")}"` : JSON.stringify(char);
+}
 
 function partTooLong(part: string): boolean {
   return Buffer.byteLength(part, "utf8") > MAX_PART_BYTES;
@@ -25,10 +38,10 @@ export function domainProblem(domain: string): string | undefined {
   if (partTooLong(domain)) return `has a domain longer than ${MAX_PART_BYTES} bytes`;
   if (domain.startsWith("[")) {
     const inner = domain.endsWith("]") ? domain.slice(1, -1) : undefined;
-    return inner !== undefined && isIPv6(inner) ? undefined : `has a domain ${JSON.stringify(domain)} that is not a [IPv6] literal`;
+    return inner !== undefined && isIPv6(inner) ? undefined : `has a domain ${quoteVisibly(domain)} that is not a [IPv6] literal`;
   }
   const problem = hostnameProblem(domain);
-  return problem && `has a domain ${JSON.stringify(domain)} that ${problem}`;
+  return problem && `has a domain ${quoteVisibly(domain)} that ${problem}`;
 }
 
 /**
@@ -38,7 +51,7 @@ export function domainProblem(domain: string): string | undefined {
 export function parseJid(input: string, field: string): Jid {
   if (typeof input !== "string") throw new InputError(field, "must be a string such as user@example.com");
   const fail = (reason: string): never => {
-    throw new InputError(field, `${JSON.stringify(input)} ${reason}`);
+    throw new InputError(field, `${quoteVisibly(input)} ${reason}`);
   };
   if (input === "") fail("is empty");
   if (input.trim() !== input) fail("has leading or trailing whitespace");
@@ -54,7 +67,7 @@ export function parseJid(input: string, field: string): Jid {
     if (local === "") fail("has an empty localpart (nothing before \"@\")");
     if (partTooLong(local)) fail(`has a localpart longer than ${MAX_PART_BYTES} bytes`);
     const bad = LOCALPART_FORBIDDEN.exec(local);
-    if (bad) fail(`has ${JSON.stringify(bad[0])} in the localpart, which is not allowed there`);
+    if (bad) fail(`has ${visible(bad[0])} in the localpart, which is not allowed there`);
   }
   if (domain.includes("@")) fail("has more than one \"@\" before the resource");
   const badDomain = domainProblem(domain);
@@ -62,8 +75,8 @@ export function parseJid(input: string, field: string): Jid {
   if (resource !== undefined) {
     if (resource === "") fail("has an empty resource (nothing after \"/\")");
     if (partTooLong(resource)) fail(`has a resource longer than ${MAX_PART_BYTES} bytes`);
-    const bad = CONTROL.exec(resource);
-    if (bad) fail(`has the control character ${JSON.stringify(bad[0])} in the resource`);
+    const bad = RESOURCE_FORBIDDEN.exec(resource);
+    if (bad) fail(`has the control character ${visible(bad[0])} in the resource`);
   }
 
   return {
@@ -89,6 +102,33 @@ export function formatJid(j: Jid): string {
   const local = j.local === undefined ? "" : `${j.local}@`;
   const resource = j.resource === undefined ? "" : `/${j.resource}`;
   return `${local}${j.domain}${resource}`;
+}
+
+/**
+ * The form two JIDs are compared in (RFC 7622 §3.2/§3.3: localpart and domainpart case-folded and NFC-normalised,
+ * a trailing dot of the domain dropped; the resource compared as is). A string is split as written, without validation.
+ */
+export function canonicalJid(j: Jid | string): string {
+  const jid = typeof j === "string" ? splitJid(j) : j;
+  const fold = (part: string) => part.normalize("NFC").toLowerCase();
+  const domain = fold(jid.domain).replace(/\.$/, "");
+  return formatJid({ ...(jid.local !== undefined && { local: fold(jid.local) }), domain, ...(jid.resource !== undefined && { resource: jid.resource }) });
+}
+
+/** Whether two JIDs name the same entity (see canonicalJid). */
+export function sameJid(a: Jid | string, b: Jid | string): boolean {
+  return canonicalJid(a) === canonicalJid(b);
+}
+
+function splitJid(input: string): Jid {
+  const slash = input.indexOf("/");
+  const beforeResource = slash < 0 ? input : input.slice(0, slash);
+  const at = beforeResource.indexOf("@");
+  return {
+    ...(at >= 0 && { local: beforeResource.slice(0, at) }),
+    domain: beforeResource.slice(at + 1),
+    ...(slash >= 0 && { resource: input.slice(slash + 1) }),
+  };
 }
 
 /** The JID without its resource; a string is split as written, without validation. */

@@ -7,6 +7,7 @@ import {
   type LiveSession,
 } from "../../lib/xmpp/admin.ts";
 import { parseCommandResponse } from "../../lib/xmpp/commands.ts";
+import { ProtocolError } from "../../lib/errors.ts";
 import type { DataForm } from "../../lib/xmpp/forms.ts";
 import { parseXml } from "../../lib/xmpp/stanza.ts";
 import * as ejabberd from "../fixtures/ejabberd.ts";
@@ -100,8 +101,15 @@ describe("admin (XEP-0133)", () => {
       expect(sessions.map((session) => session.jid)).to.deep.equal(["frank@localhost/r1"]);
     });
 
-    it("returns nothing for a form without the field", () => {
-      expect(parseProsodyOnlineUsers({ type: "result", fields: [] })).to.deep.equal([]);
+    // issue 6 defect 2: a broken listing is not "everyone left"
+    it("refuses a reply without the field or without a form as a protocol error", () => {
+      expect(() => parseProsodyOnlineUsers({ type: "result", fields: [] })).to.throw(ProtocolError, /onlineuserjids/);
+      expect(() => parseProsodyOnlineUsers(undefined)).to.throw(ProtocolError, /data form/);
+    });
+
+    it("keeps only presence words Prosody prints, not other show text", () => {
+      const [session] = parseProsodyOnlineUsers(onlineUsersForm(["eve@localhost", " - r1: gone-fishing(0), IP: [127.0.0.1]"]));
+      expect(session).to.not.have.property("show");
     });
   });
 
@@ -144,7 +152,12 @@ describe("admin (XEP-0133)", () => {
     });
 
     it("gives empty lists for an account with no sessions", () => {
-      expect(parseUserStats({ type: "form", fields: [] })).to.deep.equal({ resources: [], ips: [] });
+      const empty = { var: "onlineresources", type: "text-multi", values: [], required: false, options: [] };
+      expect(parseUserStats({ type: "result", fields: [empty] })).to.deep.equal({ resources: [], ips: [] });
+    });
+
+    it("refuses a reply without onlineresources: an account whose sessions cannot be read is not an account without sessions", () => {
+      expect(() => parseUserStats({ type: "result", fields: [] })).to.throw(ProtocolError, /onlineresources/);
     });
   });
 });

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { InputError } from "../../lib/errors.ts";
-import { bareJid, formatJid, parseFullJid, parseJid, resourceOf } from "../../lib/xmpp/jid.ts";
+import { bareJid, canonicalJid, formatJid, parseFullJid, parseJid, resourceOf, sameJid } from "../../lib/xmpp/jid.ts";
 import { thrownBy } from "./support/xml.ts";
 
 function rejection(input: string, field = "jid"): InputError {
@@ -185,6 +185,31 @@ describe("jid", () => {
     it("returns what follows the first slash, or undefined", () => {
       expect(resourceOf("alice@localhost/r1/x")).to.equal("r1/x");
       expect(resourceOf("alice@localhost")).to.equal(undefined);
+    });
+  });
+
+  // issue 6 defect 6
+  describe("canonicalJid", () => {
+    it("case-folds localpart and domain, keeps the resource as is", () => {
+      expect(canonicalJid("VIP@Example.COM/Laptop")).to.equal("vip@example.com/Laptop");
+      expect(canonicalJid("VIP@Example.COM")).to.equal("vip@example.com");
+      expect(canonicalJid({ local: "Ä", domain: "X.org", resource: "R" })).to.equal("ä@x.org/R");
+      expect(sameJid("VIP@example.com", "vip@EXAMPLE.com")).to.equal(true);
+      expect(sameJid("vip@example.com/A", "vip@example.com/a")).to.equal(false);
+    });
+
+    it("normalises to NFC, so a decomposed letter equals the composed one", () => {
+      expect(sameJid("jo\u0065\u0301@example.com", "jo\u00e9@example.com")).to.equal(true);
+    });
+  });
+
+  describe("RFC 7622 forbidden characters", () => {
+    it("rejects bidi controls and format characters in every part, naming them by code point", () => {
+      for (const input of ["vi\u202ep@example.com", "vip@example.com/lap\u202etop", "vip@exa\u202emple.com", "a\u200eb@example.com", "vip@example.com/x\u2066y"]) {
+        const message = rejection(input).message;
+        expect(message, input).to.match(/U\+20[026]/);
+        expect(message, input).not.to.match(/[\u200e\u202a-\u202e\u2066-\u2069]/);
+      }
     });
   });
 });

@@ -1,6 +1,6 @@
 import { ExitCode } from "../../errors.ts";
 import type { LiveSession } from "../../xmpp/admin.ts";
-import { bareJid, formatJid, parseJid } from "../../xmpp/jid.ts";
+import { bareJid, canonicalJid, parseJid } from "../../xmpp/jid.ts";
 import { openNode } from "../connect.ts";
 import type { CommandContext } from "../program.ts";
 
@@ -34,11 +34,11 @@ export async function sessionsCommand(ctx: CommandContext, options: { user?: str
 function sessionFilter(input: string): (s: LiveSession) => boolean {
   const jid = parseJid(input, "--user");
   if (jid.resource !== undefined) {
-    const full = formatJid(jid);
-    return (s) => s.jid === full;
+    const full = canonicalJid(jid);
+    return (s) => canonicalJid(s.jid) === full;
   }
-  const bare = bareJid(jid);
-  return (s) => s.bare === bare;
+  const bare = canonicalJid(bareJid(jid));
+  return (s) => canonicalJid(s.bare) === bare;
 }
 
 function presence(s: LiveSession): string {

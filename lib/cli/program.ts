@@ -1,11 +1,11 @@
 import { Command, CommanderError, Option } from "commander";
-import { loadConfig, selectNode, type Config, type NodeConfig } from "../config.ts";
+import type { Config, NodeConfig, selectNode } from "../config.ts";
 import { ExitCode } from "../errors.ts";
 import { Output } from "./output.ts";
-import { checkCommand } from "./commands/check.ts";
-import { sessionsCommand } from "./commands/sessions.ts";
-import { drainCommand } from "./commands/drain.ts";
-import { transferCommand } from "./commands/transfer.ts";
+
+// Commands and the config loader (yaml) are imported when a command runs, so `cxfr --version` and
+// `--help` start without loading the XMPP stack (README "Performance": start-up).
+type ConfigModule = typeof import("../config.ts");
 
 export interface GlobalOptions {
   config?: string;
@@ -36,7 +36,7 @@ export function buildProgram(env: NodeJS.ProcessEnv, tty: boolean): { run(argv: 
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text.startsWith("error:") ? `cxfr: ${text}` : text) });
 
-  const context = (): CommandContext => {
+  const context = ({ loadConfig, selectNode }: ConfigModule): CommandContext => {
     const globals = program.opts<GlobalOptions>();
     const out = new Output({ json: Boolean(globals.json), quiet: Boolean(globals.quiet), tty });
     let cached: Config | undefined;
@@ -50,9 +50,10 @@ export function buildProgram(env: NodeJS.ProcessEnv, tty: boolean): { run(argv: 
 
   // commander hands actions (args..., options, command); each command declares the shape it expects
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  const wrap = <A extends any[]>(fn: (ctx: CommandContext, ...args: A) => Promise<number>) =>
+  const wrap = <A extends any[]>(load: () => Promise<(ctx: CommandContext, ...args: A) => Promise<number>>) =>
     async (...args: A) => {
-      const ctx = context();
+      const [fn, configModule] = await Promise.all([load(), import("../config.ts")]);
+      const ctx = context(configModule);
       try {
         exitCode = await fn(ctx, ...args);
       } catch (err) {
@@ -63,13 +64,13 @@ export function buildProgram(env: NodeJS.ProcessEnv, tty: boolean): { run(argv: 
   program
     .command("check")
     .description("verify the component link, admin rights and transfer methods; exit 0 only if transfers can work")
-    .action(wrap(checkCommand));
+    .action(wrap(async () => (await import("./commands/check.ts")).checkCommand));
 
   program
     .command("sessions")
     .description("list live sessions on a node")
     .option("--user <jid>", "only this account (bare JID) or session (full JID)")
-    .action(wrap(sessionsCommand));
+    .action(wrap(async () => (await import("./commands/sessions.ts")).sessionsCommand));
 
   const jobCommand = (command: Command, fallback: string) =>
     command
@@ -92,10 +93,10 @@ export function buildProgram(env: NodeJS.ProcessEnv, tty: boolean): { run(argv: 
     .option("--announce <text>", "send this announcement to the node's users first")
     .option("--exclude <jid...>", "accounts (bare) or sessions (full JID) to leave alone")
     .option("--no-follow", "do not pick up sessions that log in during the drain")
-    .action(wrap(drainCommand));
+    .action(wrap(async () => (await import("./commands/drain.ts")).drainCommand));
 
   jobCommand(program.command("transfer").description("send the transfer packet to these sessions").argument("<jid...>", "full JIDs of live sessions"), "none")
-    .action(wrap(transferCommand));
+    .action(wrap(async () => (await import("./commands/transfer.ts")).transferCommand));
 
   return {
     async run(argv: string[]): Promise<number> {

@@ -1,0 +1,279 @@
+// `--rate auto`: paces a job by what the target nodes absorb, AIMD-style, from signals cxfr can see
+// without server changes:
+//   - appearance latency: packet (or kick) → the session shows up on its target node (multi-node config)
+//   - login probe: TCP + stream open + <stream:features> latency against each target's public address
+//   - moved users not yet back: sent minus appeared, compared with what the current rate may leave out
+// States: "start" (multiply while healthy) → after the first cut "steady" (add a step while healthy).
+// Any unhealthy signal cuts the rate (multiplicative decrease), at most once per cool-down, because
+// every signal lags the sending by about one login. Pure: no timers, no I/O — the caller feeds signals
+// and calls update(now) on its own timer; the clock is whatever `now` the caller passes.
+import { InputError } from "../errors.ts";
+
+export interface AutoRateOptions {
+  /** Sessions per second to begin with. */
+  startRate: number;
+  /** Never paced slower than this. */
+  minRate: number;
+  /** `--max-rate`: never paced faster than this. */
+  maxRate: number;
+  /** Growth factor per healthy interval before the first cut. */
+  startFactor: number;
+  /** After the first cut: growth per healthy interval, as a fraction of the current rate (at least 1/s). */
+  stepFraction: number;
+  /** Multiplier applied on a cut (0..1). */
+  cutFactor: number;
+  /** How often a decision is taken. */
+  intervalMs: number;
+  /** After a cut, no further cut for this long: the signals still show the load sent before it. */
+  coolDownMs: number;
+  /** Appearance latency (p90 over the last window) above this means the targets fall behind. */
+  appearanceBudgetMs: number;
+  /** A probe this many times slower than the target's best (and at least probeSlackMs slower) is congestion. */
+  probeFactor: number;
+  probeSlackMs: number;
+  /** Only the last this many ms of appearance samples count. */
+  windowMs: number;
+  /** Whether the caller reports appearances on targets (multi-node config); otherwise only probes count. */
+  tracksAppearance: boolean;
+}
+
+export const autoRateDefaults: AutoRateOptions = {
+  startRate: 10,
+  minRate: 1,
+  maxRate: 1000,
+  startFactor: 1.5,
+  stepFraction: 0.1,
+  cutFactor: 0.5,
+  intervalMs: 1000,
+  coolDownMs: 3000,
+  appearanceBudgetMs: 5000,
+  probeFactor: 4,
+  probeSlackMs: 200,
+  windowMs: 5000,
+  tracksAppearance: false,
+};
+
+/** Why the rate is what it is; `reason` is one human line, e.g. for the progress bar. */
+export type AutoRateCause =
+  | "start"
+  | "targets-keep-up"
+  | "max-rate"
+  | "appearance-latency"
+  | "probe-latency"
+  | "probe-failed"
+  | "not-back";
+
+export interface AutoRateEvent {
+  event: "rate";
+  /** sessions per second from now on */
+  rate: number;
+  previous: number;
+  change: "start" | "raise" | "cut";
+  cause: AutoRateCause;
+  reason: string;
+  /** the `now` passed to update() (ms) */
+  at: number;
+}
+
+export type ProbeResult = { ok: true; ms: number } | { ok: false; reason: string };
+
+interface ProbeState {
+  best: number;
+  latest?: ProbeResult;
+  /** set when the latest probe has not yet been judged (each probe counts once) */
+  fresh: boolean;
+}
+
+interface Verdict {
+  cause: AutoRateCause;
+  reason: string;
+}
+
+export class AutoRate {
+  readonly options: AutoRateOptions;
+  private current: number;
+  private phase: "start" | "steady" = "start";
+  private lastDecision: number | undefined;
+  private lastCut = -Infinity;
+  private sentTotal = 0;
+  private sentInInterval = 0;
+  private backTotal = 0;
+  private readonly appearances: Array<{ at: number; ms: number }> = [];
+  private readonly probes = new Map<string, ProbeState>();
+  private readonly listeners: Array<(event: AutoRateEvent) => void> = [];
+
+  constructor(options: Partial<AutoRateOptions> = {}) {
+    this.options = checkOptions({ ...autoRateDefaults, ...options });
+    this.current = Math.min(this.options.startRate, this.options.maxRate);
+  }
+
+  /** The rate to pace by now (sessions per second). */
+  get rate(): number {
+    return this.current;
+  }
+
+  /** Moved users the targets have not shown yet (only meaningful when appearances are reported). */
+  get notBack(): number {
+    return Math.max(0, this.sentTotal - this.backTotal);
+  }
+
+  on(listener: (event: AutoRateEvent) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Announces the starting rate (call once when the job starts). */
+  begin(now: number): void {
+    this.lastDecision = now;
+    this.emit({ rate: this.current, previous: 0, change: "start", cause: "start", reason: `starting at ${fmt(this.current)}/s`, at: now });
+  }
+
+  /** A packet (or kick) left for one session. */
+  sent(count = 1): void {
+    this.sentTotal += count;
+    this.sentInInterval += count;
+  }
+
+  /** A moved session showed up on its target, latencyMs after its packet. */
+  appeared(latencyMs: number, now: number): void {
+    this.backTotal++;
+    this.appearances.push({ at: now, ms: latencyMs });
+  }
+
+  /** A session that will not come back (e.g. kicked, reconnected elsewhere): no longer awaited. */
+  forget(count = 1): void {
+    this.backTotal += count;
+  }
+
+  /** Result of one login probe against a target's public address. */
+  probed(target: string, result: ProbeResult): void {
+    const state = this.probes.get(target) ?? { best: Infinity, fresh: false };
+    if (result.ok) state.best = Math.min(state.best, result.ms);
+    state.latest = result;
+    state.fresh = true;
+    this.probes.set(target, state);
+  }
+
+  /** Takes a decision if an interval has passed since the last one; returns the event when the rate changed. */
+  update(now: number): AutoRateEvent | undefined {
+    if (this.lastDecision === undefined) this.begin(now);
+    const since = now - (this.lastDecision as number);
+    if (since < this.options.intervalMs) return undefined;
+    this.lastDecision = now;
+    const used = this.sentInInterval;
+    this.sentInInterval = 0;
+    this.dropOldAppearances(now);
+
+    const problem = this.problem();
+    const evidence = this.evidence(now - since);
+    for (const state of this.probes.values()) state.fresh = false;
+    if (problem) {
+      if (now - this.lastCut < this.options.coolDownMs) return undefined;
+      return this.cut(now, problem);
+    }
+    // Raise only when the rate was what held the job back (a job that sent far less than it was
+    // allowed learns nothing about the targets), and only on fresh news that the targets keep up.
+    const allowed = (this.current * since) / 1000;
+    if (used < allowed * 0.5 || !evidence) return undefined;
+    return this.raise(now);
+  }
+
+  /** Whether something was heard from the targets since `from`; true when no signal is configured at all. */
+  private evidence(from: number): boolean {
+    const freshProbe = [...this.probes.values()].some((state) => state.fresh && state.latest?.ok);
+    const freshAppearance = this.appearances.some((a) => a.at >= from);
+    if (this.options.tracksAppearance) return freshProbe || freshAppearance;
+    return freshProbe || this.probes.size === 0;
+  }
+
+  private problem(): Verdict | undefined {
+    for (const [target, state] of this.probes) {
+      const latest = state.latest;
+      if (!latest || !state.fresh) continue;
+      if (!latest.ok) return { cause: "probe-failed", reason: `login probe to ${target} failed: ${latest.reason}` };
+      const limit = Math.max(state.best * this.options.probeFactor, state.best + this.options.probeSlackMs);
+      if (latest.ms > limit) {
+        return { cause: "probe-latency", reason: `login probe to ${target} took ${fmt(latest.ms)} ms (best ${fmt(state.best)} ms)` };
+      }
+    }
+    if (!this.options.tracksAppearance) return undefined;
+    const p90 = percentile(
+      this.appearances.map((a) => a.ms),
+      0.9,
+    );
+    if (p90 !== undefined && p90 > this.options.appearanceBudgetMs) {
+      return { cause: "appearance-latency", reason: `moved sessions take ${fmt(p90)} ms (p90) to appear on their target` };
+    }
+    // Little's law: at a rate the targets keep up with, about rate × budget users are on their way.
+    const expected = (this.current * this.options.appearanceBudgetMs) / 1000;
+    const notBack = this.notBack;
+    if (notBack > Math.max(expected, 10)) {
+      return { cause: "not-back", reason: `${notBack} moved users not back yet (more than ${fmt(this.options.appearanceBudgetMs / 1000)} s of sending)` };
+    }
+    return undefined;
+  }
+
+  private cut(now: number, why: Verdict): AutoRateEvent | undefined {
+    const previous = this.current;
+    this.current = Math.max(this.options.minRate, previous * this.options.cutFactor);
+    this.phase = "steady";
+    this.lastCut = now;
+    if (this.current === previous) return undefined;
+    return this.emit({ rate: this.current, previous, change: "cut", cause: why.cause, reason: why.reason, at: now });
+  }
+
+  private raise(now: number): AutoRateEvent | undefined {
+    const previous = this.current;
+    const grown = this.phase === "start" ? previous * this.options.startFactor : previous + Math.max(1, previous * this.options.stepFraction);
+    this.current = Math.min(this.options.maxRate, grown);
+    if (this.current === previous) return undefined;
+    const capped = this.current === this.options.maxRate;
+    return this.emit({
+      rate: this.current,
+      previous,
+      change: "raise",
+      cause: capped ? "max-rate" : "targets-keep-up",
+      reason: capped ? `at --max-rate ${fmt(this.current)}/s` : `targets keep up: ${fmt(previous)}/s → ${fmt(this.current)}/s`,
+      at: now,
+    });
+  }
+
+  private dropOldAppearances(now: number): void {
+    const oldest = now - this.options.windowMs;
+    let drop = 0;
+    while (drop < this.appearances.length && (this.appearances[drop] as { at: number }).at < oldest) drop++;
+    this.appearances.splice(0, drop);
+  }
+
+  private emit(fields: Omit<AutoRateEvent, "event">): AutoRateEvent {
+    const event: AutoRateEvent = { event: "rate", ...fields };
+    for (const listener of this.listeners) listener(event);
+    return event;
+  }
+}
+
+function percentile(values: number[], p: number): number | undefined {
+  if (values.length === 0) return undefined;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+}
+
+const fmt = (n: number): string => (Number.isInteger(n) ? String(n) : n.toFixed(1));
+
+function checkOptions(o: AutoRateOptions): AutoRateOptions {
+  const positive = (value: number, field: string) => {
+    if (!(value > 0) || Number.isNaN(value)) throw new InputError(field, `must be a number > 0 (got ${String(value)})`);
+  };
+  positive(o.startRate, "auto-rate startRate");
+  positive(o.minRate, "auto-rate minRate");
+  positive(o.maxRate, "--max-rate");
+  positive(o.intervalMs, "auto-rate intervalMs");
+  positive(o.appearanceBudgetMs, "auto-rate appearanceBudgetMs");
+  positive(o.windowMs, "auto-rate windowMs");
+  if (o.maxRate < o.minRate) throw new InputError("--max-rate", `must be at least the minimum rate ${o.minRate}/s (got ${o.maxRate})`);
+  if (!(o.startFactor > 1)) throw new InputError("auto-rate startFactor", "must be > 1");
+  if (!(o.stepFraction > 0)) throw new InputError("auto-rate stepFraction", "must be > 0");
+  if (!(o.cutFactor > 0 && o.cutFactor < 1)) throw new InputError("auto-rate cutFactor", "must be between 0 and 1");
+  if (!(o.probeFactor >= 1) || !(o.probeSlackMs >= 0)) throw new InputError("auto-rate probeFactor", "probeFactor ≥ 1 and probeSlackMs ≥ 0");
+  if (!(o.coolDownMs >= 0)) throw new InputError("auto-rate coolDownMs", "must be ≥ 0");
+  return { ...o, startRate: Math.max(o.minRate, o.startRate) };
+}

@@ -1,0 +1,323 @@
+// cxfr benchmarks: `npm run bench` (quick, ≤ 3 min, Prosody, N = 1,000) and `npm run bench -- --full`
+// (both servers, N = 1,000 / 5,000 / 10,000, operators' baselines, the reconnect storm at fixed rates,
+// unlimited, kick-all, stop_kindly and --rate auto). Every ratio in the table is between two figures
+// measured in the same run on the same lab nodes. Results: bench/results/<time>-<quick|full>.json.
+//   options: --full, --n N (one N instead of the defaults), --servers prosody,ejabberd, --out FILE
+import { execFileSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, totalmem } from "node:os";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { startServer, stopAllLabProcesses, type LabServer, type ServerKind } from "../../spec/support/lab/index.ts";
+import { ejabberdctlLoop, prosodyctlLoop, stopKindly, type LoopResult } from "./baselines.ts";
+import { measureLinkLimit, type LinkLimit } from "./link-limit.ts";
+import { percentile, round, startLoad, stormStats, type Load, type StormStats } from "./load.ts";
+import { measured, type Measured } from "./measure.ts";
+import type { Behaviour, Endpoint } from "./raw-client.ts";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const CXFR = fileURLToPath(new URL("../../bin/cxfr", import.meta.url));
+
+const { values: args } = parseArgs({
+  options: { full: { type: "boolean" }, n: { type: "string" }, servers: { type: "string" }, out: { type: "string" } },
+});
+const full = Boolean(args.full);
+const sizes = args.n ? [Number(args.n)] : full ? [1000, 5000, 10000] : [1000];
+const kinds = (args.servers ?? (full ? "prosody,ejabberd" : "prosody")).split(",") as ServerKind[];
+if (sizes.some((n) => !(Number.isInteger(n) && n > 0))) throw new Error(`--n: a whole number > 0 (got ${String(args.n)})`);
+for (const k of kinds) if (k !== "prosody" && k !== "ejabberd") throw new Error(`--servers: prosody and/or ejabberd (got ${k})`);
+
+const log = (text: string): void => void process.stderr.write(`bench: ${text}\n`);
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const users = (n: number) => Array.from({ length: n }, (_, i) => ({ user: `b${i}`, password: `pw-b${i}` }));
+const endpoint = (s: LabServer): Endpoint => ({ host: s.host, port: s.c2sPort, domain: s.domain });
+
+function cxfrEnv(node: LabServer): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    CXFR_SERVER: node.componentAddress,
+    CXFR_COMPONENT: node.component,
+    CXFR_COMPONENT_SECRET: node.secret,
+    CXFR_DOMAIN: node.domain,
+    CXFR_JOURNAL: `${node.dir}/bench-cxfr.db`,
+  };
+}
+
+const cxfr = (node: LabServer, cliArgs: string[]): Promise<Measured> => measured(process.execPath, [CXFR, ...cliArgs], cxfrEnv(node));
+
+function machine(): Record<string, unknown> {
+  const version = (pkg: string) => {
+    try {
+      return execFileSync("dpkg-query", ["-W", "-f", "${Version}", pkg], { encoding: "utf8" });
+    } catch {
+      return "not installed";
+    }
+  };
+  const commit = (() => {
+    try {
+      return execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim();
+    } catch {
+      return "unknown";
+    }
+  })();
+  return {
+    cpu: cpus()[0]?.model,
+    cores: cpus().length,
+    memory_gb: round(totalmem() / 2 ** 30, 1),
+    loadavg_at_start: loadavg().map((l) => round(l, 2)),
+    node: process.version,
+    prosody: version("prosody"),
+    ejabberd: version("ejabberd"),
+    commit,
+    note: "2 cores shared with other work: absolute figures are noisy, ratios within one run are what count",
+  };
+}
+
+// ---------- scenarios ----------
+
+async function startup(): Promise<{ wallMs: number; peakRssMb: number }> {
+  const runs: Measured[] = [];
+  for (let i = 0; i < 5; i++) runs.push(await measured(process.execPath, [CXFR, "--version"]));
+  return { wallMs: round(percentile(runs.map((r) => r.wallMs), 0.5)), peakRssMb: round(percentile(runs.map((r) => r.peakRssMb), 0.5), 1) };
+}
+
+async function loadOn(a: LabServer, b: LabServer, n: number, behaviour: Behaviour): Promise<Load> {
+  const load = await startLoad({ source: endpoint(a), target: endpoint(b), behaviour, users: users(n) });
+  log(`${n} ${behaviour} sessions on ${a.name} in ${round(load.loginMs)} ms`);
+  return load;
+}
+
+async function finish(load: Load): Promise<void> {
+  load.stop();
+  await sleep(1500); // let both nodes drop the closed sessions before the next scenario logs in
+}
+
+async function linkLimit(a: LabServer, n: number): Promise<LinkLimit> {
+  const r = await measureLinkLimit({
+    host: a.host,
+    port: a.componentPort,
+    component: a.component,
+    secret: a.secret,
+    domain: a.domain,
+    users: users(n).map((u) => u.user),
+    count: Math.max(3000, n),
+  });
+  return { ...r, elapsedMs: round(r.elapsedMs), perSecond: round(r.perSecond) };
+}
+
+async function sessionsTime(a: LabServer, n: number): Promise<{ wallMs: number; listed: number; peakRssMb: number }> {
+  const r = await cxfr(a, ["sessions", "--json"]);
+  if (r.code !== 0) throw new Error(`cxfr sessions exited ${r.code}: ${r.stderr}`);
+  const listed = r.stdout.split("\n").filter((l) => l.includes('"jid"')).length;
+  if (listed < n) log(`warning: cxfr sessions listed ${listed} of ${n}`);
+  return { wallMs: round(r.wallMs), listed, peakRssMb: round(r.peakRssMb, 1) };
+}
+
+interface DrainResult {
+  exitCode: number | null;
+  wallMs: number;
+  /** first to last packet received by the clients */
+  packetsPerSecond?: number;
+  /** from cxfr's spawn to the last session gone from the source node */
+  emptyAfterMs: number;
+  /** from the first departure to the last */
+  departureSpanMs: number;
+  peakRssMb: number;
+  cpuS: number;
+  cpuSPer1000: number;
+  storm: StormStats;
+}
+
+async function drain(a: LabServer, b: LabServer, load: Load, extra: string[]): Promise<DrainResult> {
+  const r = await cxfr(a, ["drain", "--to", b.c2sAddress, "--json", "--grace", "10s", ...extra]);
+  if (r.code === 2) throw new UsageError(r.stderr.trim());
+  await load.settled(60_000);
+  const n = load.sessions.length;
+  const packets = load.sessions.map((s) => s.times.packetAt).filter((t): t is number => t !== undefined);
+  const left = load.sessions.map((s) => s.times.leftAt).filter((t): t is number => t !== undefined);
+  if (left.length < n) log(`warning: only ${left.length} of ${n} sessions left ${a.name}`);
+  const span = (ts: number[]) => Math.max(...ts) - Math.min(...ts);
+  return {
+    exitCode: r.code,
+    wallMs: round(r.wallMs),
+    ...(packets.length > 1 ? { packetsPerSecond: round(((packets.length - 1) / span(packets)) * 1000) } : {}),
+    emptyAfterMs: round(Math.max(...left) - r.startedAt),
+    departureSpanMs: round(span(left)),
+    peakRssMb: round(r.peakRssMb, 1),
+    cpuS: round(r.cpuS, 2),
+    cpuSPer1000: round((r.cpuS / n) * 1000, 2),
+    storm: stormStats(load.sessions),
+  };
+}
+
+class UsageError extends Error {}
+
+/** cxfr dispatch on one server kind and size: sessions, link limit, drain unlimited (moving clients), kick-only drain (plain clients). */
+async function dispatch(kind: ServerKind, n: number, baselineSample: number): Promise<Record<string, unknown>> {
+  log(`${kind}, N = ${n}: starting two nodes`);
+  const list = users(n);
+  const [a, b] = await Promise.all([startServer({ kind, name: `bench-${kind}-a`, users: list }), startServer({ kind, name: `bench-${kind}-b`, users: list })]);
+  try {
+    let load = await loadOn(a, b, n, "move");
+    const sessions = await sessionsTime(a, n);
+    const limitBefore = await linkLimit(a, n);
+    const unlimited = await drain(a, b, load, ["--rate", "unlimited"]);
+    await finish(load);
+    const limitAfter = await linkLimit(a, n);
+    const limit = round((limitBefore.perSecond + limitAfter.perSecond) / 2);
+    log(`link ${limit}/s; cxfr unlimited ${unlimited.packetsPerSecond ?? "?"} packets/s, empty after ${unlimited.emptyAfterMs} ms`);
+
+    load = await loadOn(a, b, n, "plain");
+    const kick = await drain(a, b, load, ["--rate", "unlimited", "--method", "kick"]);
+    await finish(load);
+    const kickPerSecond = round((n / kick.emptyAfterMs) * 1000);
+    log(`kick-only drain: ${kickPerSecond} sessions/s`);
+
+    load = await loadOn(a, b, baselineSample, "plain");
+    const jids = load.sessions.map((s) => s.jid);
+    const baseline: LoopResult = kind === "prosody" ? await prosodyctlLoop(a, jids) : await ejabberdctlLoop(a, jids);
+    await finish(load);
+    log(`${kind === "prosody" ? "prosodyctl" : "ejabberdctl"} loop: ${round(baseline.msPerSession)} ms per session`);
+
+    return {
+      kind,
+      n,
+      link_limit: { before: limitBefore, after: limitAfter, per_second: limit },
+      sessions,
+      drain_unlimited: { ...unlimited, ratio_to_link: unlimited.packetsPerSecond ? round(unlimited.packetsPerSecond / limit, 3) : null },
+      drain_kick: { ...kick, sessions_per_second: kickPerSecond },
+      baseline_loop: { tool: kind === "prosody" ? "prosodyctl shell c2s:close" : "ejabberdctl kick_session", ...roundAll(baseline) },
+      kick_speedup_vs_loop: round(kickPerSecond / baseline.perSecond, 1),
+    };
+  } finally {
+    await Promise.all([a.stop(), b.stop()]);
+  }
+}
+
+/** The reconnect storm on one target: moving clients at fixed rates, unlimited, --rate auto; plain clients under kick-all and (ejabberd) stop_kindly. */
+async function storm(kind: ServerKind, n: number, rates: number[]): Promise<Record<string, unknown>> {
+  log(`storm on ${kind}, N = ${n}`);
+  const list = users(n);
+  const b = await startServer({ kind, name: `storm-${kind}-b`, users: list });
+  const a = await startServer({ kind, name: `storm-${kind}-a`, users: list });
+  const rows: Array<Record<string, unknown>> = [];
+  const row = (name: string, r: DrainResult) => {
+    rows.push({ scenario: name, total_ms: r.storm.spanMs + 0, cxfr_wall_ms: r.wallMs, ...r.storm });
+    log(`${name}: back in ${r.storm.spanMs} ms, p95 ${r.storm.p95} ms, peak ${r.storm.peakLoginsPerSecond}/s`);
+  };
+  try {
+    for (const rate of rates) {
+      const load = await loadOn(a, b, n, "move");
+      row(`cxfr --rate ${rate}`, await drain(a, b, load, ["--rate", String(rate), "--burst", "1"]));
+      await finish(load);
+    }
+    for (const [name, flags] of [
+      ["cxfr --rate unlimited", ["--rate", "unlimited"]],
+      ["cxfr --rate auto", ["--rate", "auto"]],
+      ["kick-all (cxfr --method kick --rate unlimited)", ["--rate", "unlimited", "--method", "kick"]],
+    ] as const) {
+      const load = await loadOn(a, b, n, name.startsWith("kick") ? "plain" : "move");
+      try {
+        row(name, await drain(a, b, load, [...flags]));
+      } catch (err) {
+        if (!(err instanceof UsageError)) throw err;
+        rows.push({ scenario: name, unavailable: err.message });
+        log(`${name}: not available (${err.message})`);
+      }
+      await finish(load);
+    }
+    if (kind === "ejabberd") {
+      const load = await loadOn(a, b, n, "plain");
+      const stopped = await stopKindly(a);
+      await load.settled(90_000);
+      const stats = stormStats(load.sessions);
+      rows.push({ scenario: "ejabberdctl stop_kindly 0", total_ms: stats.spanMs, command_ms: round(stopped.elapsedMs), ...stats });
+      log(`stop_kindly: back in ${stats.spanMs} ms, p95 ${stats.p95} ms`);
+      await finish(load); // the last scenario: node a is gone now
+    }
+    const fixed = rows.filter((r) => String(r.scenario).startsWith("cxfr --rate ") && /\d$/.test(String(r.scenario)) && r.reached === n);
+    const best = fixed.sort((x, y) => (x.total_ms as number) - (y.total_ms as number))[0];
+    return { kind, n, rows, best_fixed: best?.scenario ?? null };
+  } finally {
+    await Promise.all([a.stop(), b.stop()]);
+  }
+}
+
+function roundAll<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, typeof v === "number" ? round(v, 1) : v])) as T;
+}
+
+// ---------- table ----------
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? "").length)));
+  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c] as number)).join("  ")).join("\n");
+}
+
+// the results are plain JSON records built above; reading them back untyped keeps this short
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Rec = Record<string, any>;
+
+function summaryRows(results: { startup: { wallMs: number; peakRssMb: number }; dispatch: Rec[]; storm: Rec[] }): string[][] {
+  const rows: string[][] = [["measure", "cxfr", "reference (same run)", "ratio", "target"]];
+  rows.push(["cxfr --version", `${(results.startup.wallMs / 1000).toFixed(2)} s, ${results.startup.peakRssMb} MB`, "", "", "≤ 0.25 s, ≤ 50 MB"]);
+  for (const d of results.dispatch) {
+    const tag = `${d.kind} N=${d.n}`;
+    rows.push([`${tag}: cxfr sessions`, `${(d.sessions.wallMs / 1000).toFixed(2)} s (${d.sessions.listed} listed)`, "", "", d.n <= 1000 ? "≤ 0.3 s" : "≤ 2 s at 10,000"]);
+    rows.push([`${tag}: drain --rate unlimited`, `${d.drain_unlimited.packetsPerSecond ?? "?"} packets/s`, `link ${d.link_limit.per_second} IQ/s`, String(d.drain_unlimited.ratio_to_link ?? "?"), "≥ 0.8 (goal 0.9)"]);
+    rows.push([`${tag}: node empty after`, `${(d.drain_unlimited.emptyAfterMs / 1000).toFixed(2)} s`, "", "", "≤ 1.5 s at 1,000"]);
+    rows.push([`${tag}: cxfr peak RSS, CPU`, `${d.drain_unlimited.peakRssMb} MB, ${d.drain_unlimited.cpuSPer1000} CPU s/1,000`, "", "", "≤ 150 MB at 10,000"]);
+    rows.push([`${tag}: kick-only drain`, `${d.drain_kick.sessions_per_second} sessions/s`, `${d.baseline_loop.tool}: ${round(d.baseline_loop.perSecond, 1)}/s`, `${d.kick_speedup_vs_loop}×`, d.kind === "prosody" ? "≥ 20×" : "≥ 100×"]);
+    rows.push([`${tag}: target logins (unlimited)`, `p50 ${d.drain_unlimited.storm.p50} ms, p95 ${d.drain_unlimited.storm.p95} ms, peak ${d.drain_unlimited.storm.peakLoginsPerSecond}/s`, "", "", ""]);
+  }
+  for (const s of results.storm) {
+    const best = s.rows.find((r: Rec) => r.scenario === s.best_fixed);
+    for (const r of s.rows) {
+      if (r.unavailable) {
+        rows.push([`storm ${s.kind} N=${s.n}: ${r.scenario}`, "not available yet", "", "", ""]);
+        continue;
+      }
+      const ratio = best ? `${round(r.total_ms / best.total_ms, 2)}× time` : "";
+      rows.push([
+        `storm ${s.kind} N=${s.n}: ${r.scenario}`,
+        `${(r.total_ms / 1000).toFixed(1)} s, p95 ${r.p95} ms, max ${r.max} ms, peak ${r.peakLoginsPerSecond}/s`,
+        best ? `best fixed: ${best.scenario}` : "",
+        ratio,
+        r.scenario === "cxfr --rate auto" ? "≤ 1.3× time, p95 ≤ best's" : "",
+      ]);
+    }
+  }
+  return rows;
+}
+
+// ---------- main ----------
+
+async function main(): Promise<void> {
+  const began = Date.now();
+  log("building dist/ (npm run build)");
+  execFileSync(process.execPath, [fileURLToPath(new URL("../../node_modules/typescript/bin/tsc", import.meta.url)), "-p", "tsconfig.build.json"], { cwd: ROOT, stdio: "inherit" });
+  const facts = machine();
+  const results = { startup: await startup(), dispatch: [] as Array<Record<string, unknown>>, storm: [] as Array<Record<string, unknown>> };
+  for (const kind of kinds) {
+    for (const n of sizes) results.dispatch.push(await dispatch(kind, n, full ? (kind === "prosody" ? 100 : 20) : 30));
+  }
+  if (full) {
+    for (const kind of kinds) results.storm.push(await storm(kind, 1000, [50, 100, 200, 400]));
+  } else {
+    results.storm.push(await storm("prosody", Math.min(sizes[0] as number, 500), [100, 250]));
+  }
+  const rows = summaryRows(results as never);
+  const text = table(rows);
+  process.stdout.write(`\n${text}\n\n`);
+  const out = args.out ?? `${ROOT}bench/results/${new Date(began).toISOString().replace(/[:.]/g, "-")}-${full ? "full" : "quick"}.json`;
+  mkdirSync(`${ROOT}bench/results`, { recursive: true });
+  writeFileSync(out, `${JSON.stringify({ command: `npm run bench${full ? " -- --full" : ""}`, began: new Date(began).toISOString(), took_s: round((Date.now() - began) / 1000), machine: facts, results, table: rows }, null, 2)}\n`);
+  log(`results: ${out} (${round((Date.now() - began) / 1000)} s)`);
+}
+
+try {
+  await main();
+} finally {
+  await stopAllLabProcesses();
+}

@@ -1,0 +1,84 @@
+// The component link's own limit: a minimal raw XEP-0114 component sends N transfer IQs at once
+// (pipelined) and counts the replies. The IQs go to resources that are not online, so the server
+// itself answers each one (an error), the way it answers a packet to a session that has just left:
+// what is measured is the link plus the server's routing, nothing of cxfr and nothing of clients.
+import { createHash } from "node:crypto";
+import { connect } from "node:net";
+import xml, { Parser, type Element } from "@xmpp/xml";
+import { buildTransferIq } from "../../lib/xmpp/transfer.ts";
+
+const NS_STREAM = "http://etherx.jabber.org/streams";
+
+export interface LinkLimitOptions {
+  host: string;
+  port: number;
+  component: string;
+  secret: string;
+  /** users' domain; the IQs go to <user>@domain/<absent resource> */
+  domain: string;
+  users: string[];
+  count: number;
+  timeoutMs?: number;
+}
+
+export interface LinkLimit {
+  sent: number;
+  answered: number;
+  /** from the first write to the last reply (ms) */
+  elapsedMs: number;
+  /** answered IQs per second */
+  perSecond: number;
+}
+
+export function measureLinkLimit(o: LinkLimitOptions): Promise<LinkLimit> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: o.host, port: o.port });
+    socket.setNoDelay(true);
+    const parser = new Parser();
+    let started = 0;
+    let answered = 0;
+    const finish = (err?: Error) => {
+      clearTimeout(timer);
+      socket.end("</stream:stream>");
+      socket.destroy();
+      if (err) reject(err);
+      else {
+        const elapsedMs = performance.now() - started;
+        resolve({ sent: o.count, answered, elapsedMs, perSecond: (answered / elapsedMs) * 1000 });
+      }
+    };
+    const timer = setTimeout(() => finish(answered > 0 ? undefined : new Error("link limit: no replies")), o.timeoutMs ?? 60_000);
+    socket.on("error", (err) => finish(err));
+    socket.on("data", (chunk: Buffer) => {
+      try {
+        parser.write(chunk.toString("utf8"));
+      } catch (err) {
+        finish(err as Error);
+      }
+    });
+    socket.once("connect", () => {
+      const header = xml("stream:stream", { to: o.component, xmlns: "jabber:component:accept", "xmlns:stream": NS_STREAM });
+      socket.write(`<?xml version='1.0'?>${header.toString().slice(0, -2)}>`);
+    });
+    parser.on("start", (el: Element) => {
+      const digest = createHash("sha1").update(`${String(el.attrs.id)}${o.secret}`).digest("hex");
+      socket.write(xml("handshake", {}, digest).toString()); // XEP-0114 §3
+    });
+    parser.on("element", (el: Element) => {
+      if (el.is("handshake")) {
+        started = performance.now();
+        const chunks: string[] = [];
+        for (let i = 0; i < o.count; i++) {
+          const user = o.users[i % o.users.length] as string;
+          const iq = buildTransferIq({ to: `${user}@${o.domain}/absent-${i}`, from: o.component, domain: o.domain, server: { host: "127.0.0.1", port: 5222 }, id: `lim${i}` });
+          chunks.push(iq.toString());
+        }
+        socket.write(chunks.join(""));
+      } else if (el.is("iq") && String(el.attrs.id).startsWith("lim")) {
+        if (++answered === o.count) finish();
+      } else if (el.is("error", NS_STREAM)) {
+        finish(new Error(`link limit: stream error ${el.toString()}`));
+      }
+    });
+  });
+}

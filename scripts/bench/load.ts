@@ -1,0 +1,119 @@
+// The load generator: N raw sessions logged in to a lab node within seconds, and what happened to
+// each of them afterwards (timestamps, see raw-client.ts).
+import { RawSession, type Behaviour, type Endpoint } from "./raw-client.ts";
+
+export interface LoadOptions {
+  source: Endpoint;
+  /** where plain clients reconnect to */
+  target: Endpoint;
+  behaviour: Behaviour;
+  users: Array<{ user: string; password: string }>;
+  /** logins in progress at once */
+  concurrency?: number;
+  /** plain clients' first reconnect delay: uniform in [min, max] ms */
+  backoff?: { minMs: number; maxMs: number };
+}
+
+export interface Load {
+  sessions: RawSession[];
+  /** ms from the first login to the last one bound */
+  loginMs: number;
+  /** resolves when every session reached the target or gave up, or after timeoutMs */
+  settled(timeoutMs: number): Promise<boolean>;
+  stop(): void;
+}
+
+export async function startLoad(o: LoadOptions): Promise<Load> {
+  const backoff = o.backoff ?? { minMs: 500, maxMs: 3000 };
+  const sessions = o.users.map(
+    (u, i) =>
+      new RawSession({
+        ...u,
+        resource: `bench${i}`,
+        behaviour: o.behaviour,
+        target: o.target,
+        backoffMs: () => backoff.minMs + Math.random() * (backoff.maxMs - backoff.minMs),
+      }),
+  );
+  const started = performance.now();
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < sessions.length) {
+      const s = sessions[next++] as RawSession;
+      await s.loginSource(o.source);
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(o.concurrency ?? 200, sessions.length) }, worker));
+  } catch (err) {
+    for (const s of sessions) s.stop();
+    throw err;
+  }
+  const loginMs = performance.now() - started;
+  let pending = sessions.length;
+  const waiters: Array<() => void> = [];
+  for (const s of sessions)
+    s.onSettled(() => {
+      if (--pending === 0) for (const w of waiters.splice(0)) w();
+    });
+  return {
+    sessions,
+    loginMs,
+    settled: (timeoutMs) =>
+      new Promise<boolean>((resolve) => {
+        if (pending === 0) return resolve(true);
+        const timer = setTimeout(() => resolve(false), timeoutMs);
+        waiters.push(() => {
+          clearTimeout(timer);
+          resolve(true);
+        });
+      }),
+    stop: () => {
+      for (const s of sessions) s.stop();
+    },
+  };
+}
+
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number;
+}
+
+/** Most events in any one-second bucket. */
+export function peakPerSecond(times: number[]): number {
+  const buckets = new Map<number, number>();
+  for (const t of times) buckets.set(Math.floor(t / 1000), (buckets.get(Math.floor(t / 1000)) ?? 0) + 1);
+  return Math.max(0, ...buckets.values());
+}
+
+export interface StormStats {
+  reached: number;
+  failed: number;
+  /** target login latency, client side: connect → bound (ms) */
+  p50: number;
+  p95: number;
+  max: number;
+  /** most target logins completed in one second */
+  peakLoginsPerSecond: number;
+  /** from the first departure to the last session back on the target (ms) */
+  spanMs: number;
+}
+
+export function stormStats(sessions: RawSession[]): StormStats {
+  const reached = sessions.filter((s) => s.times.targetOnline !== undefined);
+  const latency = reached.map((s) => (s.times.targetOnline as number) - (s.times.targetStart as number));
+  const firstLeft = Math.min(...sessions.map((s) => s.times.leftAt ?? Infinity));
+  const lastBack = Math.max(...reached.map((s) => s.times.targetOnline as number));
+  return {
+    reached: reached.length,
+    failed: sessions.filter((s) => s.state === "failed").length,
+    p50: round(percentile(latency, 0.5)),
+    p95: round(percentile(latency, 0.95)),
+    max: round(Math.max(...latency)),
+    peakLoginsPerSecond: peakPerSecond(reached.map((s) => s.times.targetOnline as number)),
+    spanMs: round(lastBack - firstLeft),
+  };
+}
+
+export const round = (n: number, digits = 0): number => (Number.isFinite(n) ? Number(n.toFixed(digits)) : n);

@@ -1,0 +1,163 @@
+import { expect } from "chai";
+import { AutoRate, type AutoRateEvent, type AutoRateOptions } from "../../lib/jobs/auto-rate.ts";
+import { InputError } from "../../lib/errors.ts";
+
+// The controller never reads a clock: each step passes `now`, so these specs run on made-up time.
+
+const SECOND = 1000;
+
+/** One interval in which the job used its whole allowance and the probe saw `probeMs`. */
+function healthySecond(auto: AutoRate, now: number, probeMs = 10): AutoRateEvent | undefined {
+  auto.sent(Math.ceil(auto.rate));
+  auto.probed("b", { ok: true, ms: probeMs });
+  return auto.update(now);
+}
+
+function controller(options: Partial<AutoRateOptions> = {}): { auto: AutoRate; events: AutoRateEvent[] } {
+  const auto = new AutoRate(options);
+  const events: AutoRateEvent[] = [];
+  auto.on((e) => events.push(e));
+  auto.begin(0);
+  return { auto, events };
+}
+
+describe("AutoRate (--rate auto)", () => {
+  it("announces its starting rate", () => {
+    const { auto, events } = controller({ startRate: 8 });
+    expect(auto.rate).to.equal(8);
+    expect(events).to.deep.equal([{ event: "rate", rate: 8, previous: 0, change: "start", cause: "start", reason: "starting at 8/s", at: 0 }]);
+  });
+
+  it("multiplies the rate while the targets keep up, and stops at --max-rate", () => {
+    const { auto, events } = controller({ startRate: 10, startFactor: 2, maxRate: 50 });
+    const rates = [1, 2, 3, 4, 5].map((s) => (healthySecond(auto, s * SECOND), auto.rate));
+    expect(rates).to.deep.equal([20, 40, 50, 50, 50]);
+    expect(events.map((e) => e.cause)).to.deep.equal(["start", "targets-keep-up", "targets-keep-up", "max-rate"]);
+    expect(events.at(-1)?.reason).to.equal("at --max-rate 50/s");
+  });
+
+  it("decides at most once per interval", () => {
+    const { auto } = controller({ startRate: 10, startFactor: 2, intervalMs: 1000 });
+    healthySecond(auto, 500);
+    expect(auto.rate).to.equal(10);
+    healthySecond(auto, 1000);
+    expect(auto.rate).to.equal(20);
+    healthySecond(auto, 1500);
+    expect(auto.rate).to.equal(20);
+  });
+
+  it("does not raise when the job sent far less than the rate allowed", () => {
+    const { auto } = controller({ startRate: 10 });
+    auto.sent(2);
+    auto.probed("b", { ok: true, ms: 10 });
+    expect(auto.update(SECOND)).to.equal(undefined);
+    expect(auto.rate).to.equal(10);
+  });
+
+  it("does not raise without fresh news from a probed target", () => {
+    const { auto } = controller({ startRate: 10, startFactor: 2 });
+    healthySecond(auto, SECOND);
+    expect(auto.rate).to.equal(20);
+    auto.sent(20); // no probe result in this interval
+    expect(auto.update(2 * SECOND)).to.equal(undefined);
+    expect(auto.rate).to.equal(20);
+  });
+
+  it("halves the rate when a login probe is much slower than the target's best, then grows by steps", () => {
+    const { auto, events } = controller({ startRate: 40, cutFactor: 0.5, stepFraction: 0.1, coolDownMs: 0 });
+    healthySecond(auto, SECOND, 10); // baseline 10 ms; 40 → 60
+    const cut = healthySecond(auto, 2 * SECOND, 900);
+    expect(cut).to.include({ change: "cut", cause: "probe-latency", previous: 60, rate: 30 });
+    expect(cut?.reason).to.equal("login probe to b took 900 ms (best 10 ms)");
+    healthySecond(auto, 3 * SECOND, 12);
+    expect(auto.rate).to.equal(33); // additive after the first cut: +10 %
+    expect(events.at(-1)?.cause).to.equal("targets-keep-up");
+  });
+
+  it("tolerates small absolute slow-downs of a fast target (probeSlackMs)", () => {
+    const { auto } = controller({ startRate: 10, startFactor: 2, probeFactor: 4, probeSlackMs: 200 });
+    healthySecond(auto, SECOND, 2);
+    healthySecond(auto, 2 * SECOND, 150); // 75× the best, but only 148 ms more
+    expect(auto.rate).to.equal(40);
+  });
+
+  it("cuts when a probe fails, and not again during the cool-down", () => {
+    const { auto, events } = controller({ startRate: 64, coolDownMs: 3000 });
+    auto.probed("b", { ok: false, reason: "connection refused" });
+    expect(auto.update(SECOND)).to.include({ cause: "probe-failed", rate: 32, reason: "login probe to b failed: connection refused" });
+    auto.probed("b", { ok: false, reason: "connection refused" });
+    expect(auto.update(2 * SECOND)).to.equal(undefined);
+    expect(auto.rate).to.equal(32);
+    auto.probed("b", { ok: false, reason: "connection refused" });
+    auto.update(4 * SECOND);
+    expect(auto.rate).to.equal(16);
+    expect(events.filter((e) => e.change === "cut")).to.have.length(2);
+  });
+
+  it("never goes below the minimum rate", () => {
+    const { auto } = controller({ startRate: 4, minRate: 2, coolDownMs: 0 });
+    for (let s = 1; s <= 5; s++) {
+      auto.probed("b", { ok: false, reason: "timeout" });
+      auto.update(s * SECOND);
+    }
+    expect(auto.rate).to.equal(2);
+  });
+
+  it("cuts when moved sessions take longer than the budget to appear on their target", () => {
+    const { auto } = controller({ startRate: 20, tracksAppearance: true, appearanceBudgetMs: 5000 });
+    auto.sent(20);
+    for (let i = 0; i < 10; i++) auto.appeared(i < 8 ? 800 : 9000, 900);
+    auto.forget(10);
+    expect(auto.update(SECOND)).to.include({ cause: "appearance-latency", rate: 10 });
+  });
+
+  it("forgets appearance samples older than the window", () => {
+    const { auto } = controller({ startRate: 20, startFactor: 2, tracksAppearance: true, windowMs: 1000, coolDownMs: 0 });
+    auto.sent(20);
+    for (let i = 0; i < 20; i++) auto.appeared(9000, 500);
+    auto.update(SECOND); // cut to 10
+    auto.sent(10);
+    for (let i = 0; i < 10; i++) auto.appeared(100, 1900);
+    auto.update(2 * SECOND);
+    expect(auto.rate).to.equal(11); // the slow samples are out of the window: a step up, not another cut
+  });
+
+  it("cuts when more moved users are still away than the rate should leave out", () => {
+    const { auto } = controller({ startRate: 20, tracksAppearance: true, appearanceBudgetMs: 5000 });
+    auto.sent(150); // 20/s × 5 s = 100 expected on their way at most
+    expect(auto.notBack).to.equal(150);
+    expect(auto.update(SECOND)).to.include({ cause: "not-back", reason: "150 moved users not back yet (more than 5 s of sending)" });
+  });
+
+  it("rejects settings that cannot work, naming the field", () => {
+    expect(() => new AutoRate({ maxRate: 0 })).to.throw(InputError, "--max-rate");
+    expect(() => new AutoRate({ minRate: 5, maxRate: 2 })).to.throw(InputError, "--max-rate");
+    expect(() => new AutoRate({ cutFactor: 1 })).to.throw(InputError, "cutFactor");
+    expect(() => new AutoRate({ startRate: Number.NaN })).to.throw(InputError, "startRate");
+  });
+
+  it("settles near what a saturating target absorbs (simulated target, 100 logins/s)", () => {
+    // A target that completes `capacity` logins per second; the rest queue. Both the probe and the
+    // appearance latency grow with the queue, as a single-core server busy with SCRAM would show.
+    const capacity = 100;
+    const { auto } = controller({ startRate: 10, maxRate: 10_000, tracksAppearance: true, coolDownMs: 3000 });
+    let queue = 0;
+    const rates: number[] = [];
+    for (let s = 1; s <= 120; s++) {
+      const sent = Math.floor(auto.rate);
+      auto.sent(sent);
+      queue += sent;
+      const served = Math.min(queue, capacity);
+      queue -= served;
+      const latency = (queue / capacity) * 1000 + 50;
+      for (let i = 0; i < served; i++) auto.appeared(latency, s * SECOND);
+      auto.probed("b", { ok: true, ms: 5 + (queue / capacity) * 1000 });
+      auto.update(s * SECOND);
+      rates.push(auto.rate);
+    }
+    const last60 = rates.slice(-60);
+    const mean = last60.reduce((a, b) => a + b, 0) / last60.length;
+    expect(mean).to.be.within(capacity * 0.5, capacity * 1.3);
+    expect(Math.max(...last60)).to.be.below(capacity * 2);
+  });
+});

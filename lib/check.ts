@@ -9,6 +9,8 @@ import { AdminNode } from "./xmpp/admin.ts";
 import { dialects, neededCommands, type Dialect } from "./servers/dialects.ts";
 import { identifyServer, ServerAdmin } from "./servers/server-admin.ts";
 import { probeFromDomain, type FromDomainVerdict } from "./link/from-probe.ts";
+import { availableMethods, probeChannels } from "./methods/channels.ts";
+import type { ChannelReport, MethodName } from "./methods/method.ts";
 
 export type CheckStatus = "ok" | "fail" | "warn" | "skip";
 
@@ -26,12 +28,16 @@ export interface CheckReport {
   kind?: string;
   fromDomain: FromDomainVerdict;
   methods: string[];
+  /** Server-host channels (admin socket, ejabberdctl, socket destroy) as probed on this host. */
+  channels: ChannelReport[];
+  /** The default --method chain this server and this host allow. */
+  chain: MethodName[];
   exitCode: number;
 }
 
 /** Everything `cxfr check` verifies, in order; stops early when a later step cannot run. */
 export async function runCheck(config: Config, node: NodeConfig): Promise<CheckReport> {
-  const report: CheckReport = { node: node.name, items: [], fromDomain: "unknown", methods: [], exitCode: ExitCode.connect };
+  const report: CheckReport = { node: node.name, items: [], fromDomain: "unknown", methods: [], channels: [], chain: [], exitCode: ExitCode.connect };
   const add = (item: CheckItem) => report.items.push(item);
 
   const reachable = await tcpReachable(node.server, 3000);
@@ -111,7 +117,18 @@ export async function runCheck(config: Config, node: NodeConfig): Promise<CheckR
       "cxfr (from component)",
       ...(isAdmin ? ["kick"] : []),
     ];
-    add({ id: "methods", status: "ok", detail: `usable: ${report.methods.join(", ")}; see-other-host: not offered by ${kind}` });
+    add({ id: "methods", status: "ok", detail: `usable: ${report.methods.join(", ")}` });
+
+    report.channels = await probeChannels(node, kind);
+    for (const channel of report.channels) {
+      add({
+        id: `channel:${channel.channel}`,
+        status: channel.usable ? "ok" : "warn",
+        detail: `${channel.usable ? "usable" : channel.found ? "found, not usable" : "not found"}${channel.why ? `: ${channel.why}` : ""}${channel.usable ? "" : `; needs ${channel.needs ?? "?"}`}`,
+      });
+    }
+    report.chain = availableMethods(report.channels, { isAdmin });
+    add({ id: "method-chain", status: "ok", detail: `default --method ${report.chain.join(",")}` });
 
     const transfersPossible = isAdmin && listing && linkBack && (config.from !== "domain" || report.fromDomain === "allowed");
     report.exitCode = transfersPossible ? ExitCode.ok : ExitCode.connect;

@@ -5,6 +5,7 @@ import { Secret } from "./secret.ts";
 import { parseHostPort, type HostPort } from "./xmpp/address.ts";
 import { parseJid } from "./xmpp/jid.ts";
 import { parseDuration, parsePositiveInt } from "./input.ts";
+import { validateEjabberdctlConfig, type EjabberdctlConfig } from "./servers/ejabberdctl.ts";
 
 export type FromMode = "domain" | "component" | "auto";
 export type ServerKindSetting = "auto" | "prosody" | "ejabberd" | "generic";
@@ -29,6 +30,10 @@ export interface NodeConfig {
   kind: ServerKindSetting;
   /** c2s admin account, for servers that will not treat a component as admin. */
   admin?: AdminAccountConfig;
+  /** Prosody: mod_admin_shell's socket (see-other-host, close, client addresses for reset). */
+  adminSocket?: string;
+  /** ejabberd: how to run ejabberdctl against this node (see-other-host, close, client addresses for reset). */
+  ejabberdctl?: EjabberdctlConfig;
 }
 
 export interface Config {
@@ -154,7 +159,7 @@ function withAdminServer(node: PendingNode): NodeConfig {
 }
 
 function readNode(raw: Raw, at: string): PendingNode {
-  knownKeys(raw, ["name", "server", "component", "secret", "secret_file", "public", "kind", "admin"], `${at}.`);
+  knownKeys(raw, ["name", "server", "component", "secret", "secret_file", "public", "kind", "admin", "admin_socket", "ejabberdctl"], `${at}.`);
   const name = raw.name === undefined ? undefined : String(raw.name);
   if (name !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(name)) throw new InputError(`${at}.name`, "use 1-64 letters, digits, '.', '_' or '-'");
   const secret = raw.secret !== undefined ? new Secret(String(raw.secret)) : raw.secret_file !== undefined ? readSecretFile(String(raw.secret_file), `${at}.secret_file`) : undefined;
@@ -167,7 +172,25 @@ function readNode(raw: Raw, at: string): PendingNode {
     ...(raw.public !== undefined ? { public: parseHostPort(requireString(raw.public, `${at}.public`), `${at}.public`) } : {}),
     kind: oneOf(raw.kind ?? "auto", KINDS, `${at}.kind`),
     ...(raw.admin !== undefined ? { admin: readAdmin(raw.admin, `${at}.admin`) } : {}),
+    ...(raw.admin_socket !== undefined ? { adminSocket: absolutePath(raw.admin_socket, `${at}.admin_socket`) } : {}),
+    ...(raw.ejabberdctl !== undefined ? { ejabberdctl: readEjabberdctl(raw.ejabberdctl, `${at}.ejabberdctl`) } : {}),
   };
+}
+
+function absolutePath(value: unknown, field: string): string {
+  const text = requireString(value, field);
+  if (!text.startsWith("/") || /[\0\r\n]/.test(text)) throw new InputError(field, `"${text}" must be an absolute path`);
+  return text;
+}
+
+function readEjabberdctl(raw: unknown, at: string): EjabberdctlConfig {
+  const ctl = mapping(raw, at);
+  knownKeys(ctl, ["path", "node", "config_dir"], `${at}.`);
+  return validateEjabberdctlConfig({
+    path: ctl.path !== undefined ? absolutePath(ctl.path, `${at}.path`) : "/usr/sbin/ejabberdctl",
+    node: requireString(ctl.node, `${at}.node`),
+    configDir: ctl.config_dir !== undefined ? absolutePath(ctl.config_dir, `${at}.config_dir`) : "/etc/ejabberd",
+  }, at);
 }
 
 function readAdmin(raw: unknown, at: string): PendingAdmin {

@@ -18,20 +18,24 @@ export class KickMethod implements Method {
   readonly name = "kick" as const;
   private batch: { jids: string[]; done: Promise<void> } | undefined;
 
-  constructor(private readonly admin: SessionEnder) {}
+  /** Without `admin` (no admin rights on this server) the method is unavailable. */
+  constructor(private readonly admin: SessionEnder | undefined) {}
 
-  async apply(session: SessionRef): Promise<Attempt> {
+  async apply(session: SessionRef, _target?: unknown, signal?: AbortSignal): Promise<Attempt> {
+    if (!this.admin) return { status: "unavailable", reason: "no admin rights on this server (end-user-session)" };
+    if (signal?.aborted) return { status: "unavailable", reason: "job stopped" };
     if (this.admin.endsSessionsInBatches && this.admin.endSessions) await this.inBatch(session.jid);
     else await this.admin.endSession(session.jid);
     return { status: "sent" };
   }
 
   private inBatch(jid: string): Promise<void> {
+    const admin = this.admin as Required<SessionEnder>;
     if (!this.batch || this.batch.jids.length >= MAX_BATCH) {
       const jids: string[] = [];
       const done = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
         if (this.batch?.jids === jids) this.batch = undefined;
-        return (this.admin.endSessions as (j: string[]) => Promise<void>)(jids);
+        return admin.endSessions(jids);
       });
       this.batch = { jids, done };
     }

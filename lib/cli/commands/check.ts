@@ -19,7 +19,7 @@ export async function checkCommand(ctx: CommandContext): Promise<number> {
 
 function printJson(ctx: CommandContext, report: CheckReport): void {
   for (const item of report.items) ctx.out.event({ node: report.node, check: item.id, status: item.status, detail: item.detail, ...(item.fix ? { fix: item.fix } : {}) });
-  ctx.out.event({ node: report.node, kind: report.kind ?? null, from_domain: report.fromDomain, methods: report.methods, ok: report.exitCode === 0, exit_code: report.exitCode });
+  ctx.out.event({ node: report.node, kind: report.kind ?? null, from_domain: report.fromDomain, methods: report.methods, channels: report.channels, chain: report.chain, ok: report.exitCode === 0, exit_code: report.exitCode });
 }
 
 function printTable(ctx: CommandContext, report: CheckReport, heading: boolean): void {

@@ -2,7 +2,7 @@
 // registration and log tails. The kind-specific parts (config, launch) are a Backend.
 import type { ChildProcess } from "node:child_process";
 import { existsSync, readFileSync, rmSync } from "node:fs";
-import { basename } from "node:path";
+import { basename, join } from "node:path";
 import { registerUsers } from "./admin.ts";
 import { descendants, isAlive, signal, track, untrack, waitGone, type ProcRef, type Tracked } from "./processes.ts";
 
@@ -26,6 +26,10 @@ export interface LabServer {
   c2sAddress: string;
   pid: number;
   dir: string;
+  /** Prosody: mod_admin_shell's socket (data_path/prosody.sock). */
+  adminSocket?: string;
+  /** ejabberd: how to run ejabberdctl against this instance (cxfr's node config `ejabberdctl`). */
+  ejabberdctl?: { path: string; node: string; configDir: string };
   register(users: LabUser[]): Promise<void>;
   stop(): Promise<void>;
   restart(): Promise<void>;
@@ -164,6 +168,12 @@ export class ServerHandle implements LabServer {
   }
   get dir(): string {
     return this.inst.dir;
+  }
+  get adminSocket(): string | undefined {
+    return this.inst.kind === "prosody" ? join(this.inst.dir, "data", "prosody.sock") : undefined;
+  }
+  get ejabberdctl(): { path: string; node: string; configDir: string } | undefined {
+    return this.inst.kind === "ejabberd" ? { path: "/usr/sbin/ejabberdctl", node: this.inst.node, configDir: join(this.inst.dir, "conf") } : undefined;
   }
   /** PID of the server process (Prosody's lua, ejabberd's beam.smp); changes on restart(). */
   get pid(): number {

@@ -1,0 +1,68 @@
+// The kernel's socket destroy (SOCK_DESTROY through sock_diag, as `ss -K` does): aborts the server's end of one
+// client's TCP connection with no stream close, so an XEP-0198 session stays resumable. Needs CAP_NET_ADMIN (root
+// has it) in the server's network namespace, and a kernel built with CONFIG_INET_DIAG_DESTROY.
+import { readFile } from "node:fs/promises";
+import { InputError } from "../errors.ts";
+import { isIPv4, isIPv6 } from "../xmpp/address.ts";
+import { runExecFile, type ExecFileRunner } from "../servers/exec.ts";
+import type { ClientAddress } from "../servers/session-control.ts";
+
+/** Bit 12 of the capability sets (linux/capability.h). */
+const CAP_NET_ADMIN = 12n;
+export const SOCKET_DESTROY_NEEDS = "root or CAP_NET_ADMIN on the server host (same network namespace), and `ss` (iproute2)";
+
+export interface SocketDestroyOptions {
+  ssPath?: string;
+  exec?: ExecFileRunner;
+  /** Reads this process's /proc status (injected in specs). */
+  readStatus?: () => Promise<string>;
+}
+
+export type Permission = { ok: true } | { ok: false; why: string };
+
+/** Whether CAP_NET_ADMIN is in the effective set of a /proc/PID/status text. */
+export function hasNetAdmin(status: string): boolean {
+  const match = /^CapEff:\s*([0-9a-f]+)$/im.exec(status);
+  return match !== null && ((BigInt(`0x${match[1]}`) >> CAP_NET_ADMIN) & 1n) === 1n;
+}
+
+/** The exact `ss` arguments that destroy the TCP sockets whose remote end is ip:port (the client's side). */
+export function ssKillArgs(client: ClientAddress): string[] {
+  const { ip, port } = checkedAddress(client);
+  return ["-K", "-t", "-n", "-H", "dst", isIPv6(ip) ? `[${ip}]` : ip, "dport", "=", `:${port}`];
+}
+
+function checkedAddress(client: ClientAddress): ClientAddress {
+  if (typeof client.ip !== "string" || !(isIPv4(client.ip) || isIPv6(client.ip))) throw new InputError("ip", `${JSON.stringify(client.ip)} is not an IP address`);
+  if (!Number.isInteger(client.port) || client.port < 1 || client.port > 65535) throw new InputError("port", `${String(client.port)} is not a port number 1-65535`);
+  return client;
+}
+
+export class SocketDestroyer {
+  private readonly ssPath: string;
+  private readonly exec: ExecFileRunner;
+  private readonly readStatus: () => Promise<string>;
+
+  constructor(options: SocketDestroyOptions = {}) {
+    this.ssPath = options.ssPath ?? "ss";
+    this.exec = options.exec ?? runExecFile;
+    this.readStatus = options.readStatus ?? (() => readFile("/proc/self/status", "utf8"));
+  }
+
+  /** Whether destroy() can work here: `ss` runs and this process holds CAP_NET_ADMIN. */
+  async permission(): Promise<Permission> {
+    const status = await this.readStatus().catch(() => "");
+    if (!hasNetAdmin(status)) return { ok: false, why: "this process lacks CAP_NET_ADMIN (run as root or grant the capability)" };
+    const version = await this.exec(this.ssPath, ["-V"], 5000).catch((err: Error) => ({ code: -1, stdout: "", stderr: err.message }));
+    if (version.code !== 0) return { ok: false, why: `${this.ssPath} does not run: ${version.stderr.trim() || `exit code ${version.code}`}` };
+    return { ok: true };
+  }
+
+  /** Destroys the server's socket to this client; resolves with how many sockets the kernel destroyed. */
+  async destroy(client: ClientAddress): Promise<{ destroyed: number; error?: string }> {
+    const result = await this.exec(this.ssPath, ssKillArgs(client), 5000);
+    const destroyed = result.stdout.split("\n").filter((line) => line.trim() !== "").length;
+    const error = result.code !== 0 || /SOCK_DESTROY/.test(result.stderr) ? (result.stderr.trim() || `exit code ${result.code}`) : undefined;
+    return { destroyed, ...(error ? { error } : {}) };
+  }
+}

@@ -1,0 +1,47 @@
+import type { HostPort } from "../xmpp/address.ts";
+import { ejabberdSeeOtherHost, streamErrorXml, type ConnectedUser, type Ejabberdctl } from "./ejabberdctl.ts";
+import type { ClientAddress, ControlResult, SessionControl } from "./session-control.ts";
+
+/** How long one `connected_users_info` table answers address lookups (each call starts an Erlang VM, ~0.5-1 s). */
+const TABLE_TTL_MS = 2000;
+
+/** Sessions on ejabberd 23.01 through ejabberdctl: stream errors via send_stanza_c2s, addresses via connected_users_info. */
+export class EjabberdControl implements SessionControl {
+  readonly channel = "ejabberdctl";
+  private table: { at: number; users: Promise<ConnectedUser[]> } | undefined;
+
+  constructor(private readonly ctl: Ejabberdctl) {}
+
+  seeOtherHostProblem(target: HostPort): string | undefined {
+    const form = ejabberdSeeOtherHost(target);
+    return "why" in form ? form.why : undefined;
+  }
+
+  seeOtherHost(jid: string, target: HostPort): Promise<ControlResult> {
+    const form = ejabberdSeeOtherHost(target);
+    if ("why" in form) return Promise.resolve({ done: false, why: form.why });
+    return this.send(jid, streamErrorXml("see-other-host", form.text));
+  }
+
+  shutdown(jid: string): Promise<ControlResult> {
+    return this.send(jid, streamErrorXml("system-shutdown"));
+  }
+
+  async clientAddress(jid: string): Promise<ClientAddress | undefined> {
+    if (!this.table || Date.now() - this.table.at > TABLE_TTL_MS) {
+      this.table = { at: Date.now(), users: this.ctl.connectedUsersInfo() };
+      this.table.users.catch(() => (this.table = undefined));
+    }
+    const user = (await this.table.users).find((u) => u.jid === jid);
+    return user ? { ip: user.ip, port: user.port } : undefined;
+  }
+
+  async stop(): Promise<void> {
+    this.table = undefined;
+  }
+
+  private async send(jid: string, element: string): Promise<ControlResult> {
+    const failure = await this.ctl.sendStanzaC2s(jid, element);
+    return failure === undefined ? { done: true } : { done: false, why: `ejabberdctl send_stanza_c2s: ${failure}` };
+  }
+}

@@ -6,6 +6,7 @@ import { checkCommand } from "./commands/check.ts";
 import { sessionsCommand } from "./commands/sessions.ts";
 import { drainCommand } from "./commands/drain.ts";
 import { transferCommand } from "./commands/transfer.ts";
+import { clusterCommands } from "./commands/cluster-commands.ts";
 
 export interface GlobalOptions {
   config?: string;
@@ -71,9 +72,8 @@ export function buildProgram(env: NodeJS.ProcessEnv, tty: boolean): { run(argv: 
     .option("--user <jid>", "only this account (bare JID) or session (full JID)")
     .action(wrap(sessionsCommand));
 
-  const jobCommand = (command: Command, fallback: string) =>
-    command
-      .requiredOption("--to <target...>", "HOST[:PORT][=WEIGHT] or a configured node name; several are spread by rendezvous hashing")
+  const jobCommand = (command: Command, fallback: string, withTo = true) =>
+    (withTo ? command.requiredOption("--to <target...>", "HOST[:PORT][=WEIGHT] or a configured node name; several are spread by rendezvous hashing") : command)
       .option("--rate <n>", "packets and kicks per second, or 'unlimited' (default 50)")
       .option("--burst <n>", "packets allowed at once after a pause (default 10)")
       .option("--jitter <f>", "0..1: random stretch of each wait (default 0.2)")
@@ -96,6 +96,8 @@ export function buildProgram(env: NodeJS.ProcessEnv, tty: boolean): { run(argv: 
 
   jobCommand(program.command("transfer").description("send the transfer packet to these sessions").argument("<jid...>", "full JIDs of live sessions"), "none")
     .action(wrap(transferCommand));
+
+  clusterCommands(program, jobCommand, wrap);
 
   return {
     async run(argv: string[]): Promise<number> {

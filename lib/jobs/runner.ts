@@ -15,7 +15,7 @@ export interface JobEvent {
 }
 
 export interface TransferJobOptions {
-  kind: "drain" | "transfer";
+  kind: "drain" | "transfer" | "redirect" | "rebalance";
   node: string;
   link: Link;
   admin: ServerAdmin;
@@ -28,6 +28,10 @@ export interface TransferJobOptions {
   targets: Target[];
   /** Which live sessions the job takes on. */
   selects: (session: LiveSession) => boolean;
+  /** The sessions this job is scoped to, e.g. one member of a cluster (default: every session the admin lists). */
+  source?: () => Promise<LiveSession[]>;
+  /** Where a session goes (default: rendezvous hashing of its bare JID over `targets`, which must hold the result). */
+  targetFor?: (session: LiveSession) => Target;
   pacing: PacingOptions;
   waitMs: number;
   graceMs: number;
@@ -337,7 +341,7 @@ export class TransferJob {
 
   private async scan(): Promise<Map<string, LiveSession>> {
     const epoch = this.linkEpoch;
-    const sessions = await this.o.admin.listSessions();
+    const sessions = await (this.o.source ? this.o.source() : this.o.admin.listSessions());
     this.scanEpoch = epoch;
     this.lastScan = new Map(sessions.map((s) => [s.jid, s]));
     this.emit({ event: "scan", sessions: sessions.length });
@@ -355,7 +359,7 @@ export class TransferJob {
       if (!this.o.selects(session)) continue;
       const known = this.current.get(session.jid);
       if (known && (!known.outcome || known.outcome === "remaining" || Date.now() - (known.outcomeAt ?? 0) < 2 * interval)) continue;
-      const record: SessionRecord = { jid: session.jid, bare: session.bare, target: chooseTarget(session.bare, this.o.targets).label };
+      const record: SessionRecord = { jid: session.jid, bare: session.bare, target: (this.o.targetFor ? this.o.targetFor(session) : chooseTarget(session.bare, this.o.targets)).label };
       this.records.push(record);
       this.current.set(session.jid, record);
       this.queue.push(record);

@@ -80,7 +80,7 @@ async function groupStatus(config: Config, group: NodeConfig[]): Promise<NodeSta
     const first = group[0] as NodeConfig;
     if (first.cluster && !first.cluster.nodeMap) {
       const all = (await scope.session.admin.listSessions()).filter((s) => !scope.session.isOwnSession(s)).length;
-      return group.map((n) => ({ ...up(n), cluster_sessions: all, note: "no node_map configured: per-member counts unknown" }));
+      return group.map((n, i) => ({ ...up(n), cluster_sessions: all, ...(i === 0 ? { note: `cluster ${first.cluster?.name ?? ""} has no node_map: per-member counts unknown` } : {}) }));
     }
     const located = await scope.locate();
     const rows = group.map((n) => ({ ...up(n), sessions: located.filter((l) => l.node === n.name).length }));

@@ -55,7 +55,7 @@ export async function openScope(config: Config, group: NodeConfig[], scoped: boo
   try {
     const running = await runningNodes((iq) => session.link.request(iq), config.domain).catch(() => undefined);
     if (scoped && !first.cluster && running && running.length > 1) {
-      throw new InputError("--node", `${first.name} is one of ${running.length} running members of an ejabberd cluster (${running.join(", ")}), which all list every session; declare it under clusters: with its members and a node_map (see README, Clusters)`);
+      throw new InputError(`nodes[${config.nodes.indexOf(first)}]`, `${first.name} is one of ${running.length} running members of an ejabberd cluster (${running.join(", ")}), which all list every session; declare it under clusters: with its members and a node_map (see README, Clusters)`);
     }
     const list = async () => (await session.admin.listSessions()).filter((s) => !session.isOwnSession(s));
     const locate = first.cluster && reader ? clusterLocator(group, list, reader) : standaloneLocator(first, list);

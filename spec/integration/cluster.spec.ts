@@ -2,7 +2,7 @@
 // member from the node map, drain of one member, the refusal without a node map, handler clients that
 // resume (XEP-0198) on the other member, and the redirect/rebalance scenarios. One cluster per file.
 import { expect } from "chai";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Element } from "@xmpp/xml";
@@ -88,8 +88,27 @@ describe("cxfr on a real ejabberd cluster (two members)", function () {
       expect([...onEj1, ...onEj2].map((m) => m.packets)).to.deep.equal([0, 0, 0, 0, 0, 0, 0, 0]);
     });
 
+    it("a member configured as a standalone node: status says so, drain exits 2 and sends nothing", async () => {
+      const standalone = join(dir, "standalone.yml");
+      writeFileSync(standalone, `domain: localhost\nnodes:\n  - { name: solo, server: "${ej(1).componentAddress}", component: ${cluster.component}, secret: "${cluster.secret}", public: "${ej(1).c2sAddress}" }\n`);
+      const status = await runCli(["--config", standalone, "--json", "status"], env);
+      expect(status.events[0]).to.include({ node: "solo", link: "up", sessions: 9, cluster: null });
+      expect(status.events[0]?.note).to.match(/2 running cluster nodes/);
+      const r = await runCli(["--config", standalone, "drain", "--to", ej(0).c2sAddress], env);
+      expect(r.code).to.equal(2);
+      expect(r.stderr).to.match(/^cxfr: error: nodes\[0\]: solo is one of 2 running members of an ejabberd cluster .*declare it under clusters:/);
+      expect(r.stderr.trimEnd().split("\n")).to.have.length(1);
+      expect([...onEj1, ...onEj2].map((m) => m.packets)).to.deep.equal([0, 0, 0, 0, 0, 0, 0, 0]);
+    });
+
     it("drain --node ej2 moves exactly ej2's sessions; they resume on ej1 (XEP-0198), ej1's clients receive nothing, the contact sees no presence change", async () => {
       const since = Date.now();
+      const resumed = new Set<string>();
+      for (const m of onEj2) {
+        m.client.xmpp.on("nonza", (el: Element) => {
+          if (el.is("resumed", "urn:xmpp:sm:3")) resumed.add(m.jid);
+        });
+      }
       const arrived = new Map<string, number>();
       const poll = setInterval(() => {
         for (const m of onEj2) if (!arrived.has(m.jid) && m.port() === ej(0).c2sPort) arrived.set(m.jid, Date.now());
@@ -103,6 +122,9 @@ describe("cxfr on a real ejabberd cluster (two members)", function () {
       expect(onEj1.map((m) => m.packets)).to.deep.equal([0, 0, 0]);
       expect(onEj2.map((m) => m.packets)).to.deep.equal([1, 1, 1, 1, 1]);
       await waitUntil("every ej2 client on ej1", () => onEj2.every((m) => m.port() === ej(0).c2sPort));
+      // XEP-0198: each stream was resumed on ej1 (same session, same full JID), not bound afresh
+      expect([...resumed].sort()).to.deep.equal(onEj2.map((m) => m.jid).sort());
+      expect(onEj2.map((m) => m.client.xmpp.jid?.toString())).to.deep.equal(onEj2.map((m) => m.jid));
       const status = await runCli(["--config", config, "--json", "status"], env);
       expect(status.events.filter((e) => typeof e.node === "string").map((e) => e.sessions)).to.deep.equal([9, 0]);
       // the contact: no unavailable, no second available for the moved users

@@ -72,6 +72,17 @@ describe("cxfr on a real ejabberd cluster (two members)", function () {
       expect(r.events.at(-1)).to.deep.equal({ total: 9, nodes: 2, up: 2 });
     });
 
+    it("sessions: each session once, under the member that holds it; --node ej2 lists ej2's only", async () => {
+      const all = await runCli(["--config", config, "--json", "sessions"], env);
+      expect(all.code, all.stderr).to.equal(0);
+      expect(all.events.map((e) => `${String(e.node)} ${String(e.jid)}`)).to.deep.equal([
+        ...["u1", "u2", "u3", "watcher"].map((u) => `ej1 ${u}@localhost/${u === "watcher" ? "w" : "fleet"}`),
+        ...onEj2.map((m) => `ej2 ${m.jid}`).sort(),
+      ]);
+      const ej2Only = await runCli(["--config", config, "--json", "--node", "ej2", "sessions"], env);
+      expect(ej2Only.events.map((e) => e.jid)).to.deep.equal(onEj2.map((m) => m.jid).sort());
+    });
+
     it("check reports the cluster shape it found", async () => {
       const r = await runCli(["--config", config, "--node", "ej2", "check"], env);
       expect(r.code, r.stderr).to.equal(0);

@@ -34,12 +34,31 @@ export interface NodeConfig {
   adminSocket?: string;
   /** ejabberd: how to run ejabberdctl against this node (see-other-host, close, client addresses for reset). */
   ejabberdctl?: EjabberdctlConfig;
+  /** Share of users whose home this node is (`redirect --ring`), default 1. */
+  weight?: number;
+  /** Set on the members of an ejabberd cluster: they share one link and one session table. */
+  cluster?: ClusterConfig;
+  /** A cluster member's Erlang node name, as the node map reports it. */
+  erlangNode?: string;
+}
+
+/** Where a cluster's node map (which member holds each session) comes from. */
+export type NodeMapSource =
+  | { via: "ejabberdctl"; path: string; node: string; configDir?: string }
+  | { via: "http_api"; url: string; token: Secret };
+
+/** An ejabberd cluster: one component link for every member; its members are also listed in `nodes`. */
+export interface ClusterConfig {
+  name: string;
+  nodeMap?: NodeMapSource;
+  members: string[];
 }
 
 export interface Config {
   domain: string;
   from: FromMode;
   nodes: NodeConfig[];
+  clusters: ClusterConfig[];
   iqTimeoutMs: number;
   /** Most entries one session listing may have (`max_listing`); more is refused as a protocol error. */
   maxListing: number;
@@ -64,7 +83,7 @@ const KINDS: readonly ServerKindSetting[] = ["auto", "prosody", "ejabberd", "gen
 export function loadConfig(sources: ConfigSources): Config {
   const { env } = sources;
   const file = sources.file ? readConfigFile(sources.file) : {};
-  knownKeys(file, ["domain", "from", "nodes", "iq_timeout", "max_listing", "journal", "api", "pacing"], "");
+  knownKeys(file, ["domain", "from", "nodes", "clusters", "iq_timeout", "max_listing", "journal", "api", "pacing"], "");
   if (file.pacing !== undefined) knownKeys(mapping(file.pacing, "pacing"), ["rate", "burst", "jitter", "max_in_flight", "wait", "grace", "deadline"], "pacing.");
   if (file.api !== undefined) knownKeys(mapping(file.api, "api"), ["listen", "token_file"], "api.");
   const fileNodes = readNodeList(file);
@@ -76,7 +95,8 @@ export function loadConfig(sources: ConfigSources): Config {
 
   const pending = fileNodes.map((raw, i) => readNode(raw, `nodes[${i}]`));
   applyEnvNode(pending, env, fileNodes.length > 0);
-  const nodes = pending.map(withAdminServer);
+  const clusters = readClusters(file.clusters);
+  const nodes = [...pending.map(withAdminServer), ...clusters.flatMap((c) => c.nodes)];
   if (sources.flags?.kind !== undefined) for (const node of nodes) node.kind = oneOf(sources.flags.kind, KINDS, "--kind");
   if (nodes.length === 0) throw new InputError("CXFR_SERVER", "no node configured: set CXFR_SERVER, CXFR_COMPONENT and CXFR_COMPONENT_SECRET, or pass --config FILE");
   uniqueNames(nodes);
@@ -87,6 +107,7 @@ export function loadConfig(sources: ConfigSources): Config {
     domain: requireDomain(domainValue, domainSource),
     from: oneOf(fromValue, FROM_MODES, fromSource),
     nodes,
+    clusters: clusters.map((c) => c.cluster),
     iqTimeoutMs: file.iq_timeout !== undefined ? positiveDuration(file.iq_timeout, "iq_timeout") : 15_000,
     maxListing: file.max_listing !== undefined ? parsePositiveInt(file.max_listing as string, "max_listing", { min: 1 }) : DEFAULT_MAX_LISTING,
     journal: String(env.CXFR_JOURNAL ?? file.journal ?? "./cxfr.db"),
@@ -159,7 +180,7 @@ function withAdminServer(node: PendingNode): NodeConfig {
 }
 
 function readNode(raw: Raw, at: string): PendingNode {
-  knownKeys(raw, ["name", "server", "component", "secret", "secret_file", "public", "kind", "admin", "admin_socket", "ejabberdctl"], `${at}.`);
+  knownKeys(raw, ["name", "server", "component", "secret", "secret_file", "public", "kind", "admin", "admin_socket", "ejabberdctl", "weight"], `${at}.`);
   const name = raw.name === undefined ? undefined : String(raw.name);
   if (name !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(name)) throw new InputError(`${at}.name`, "use 1-64 letters, digits, '.', '_' or '-'");
   const secret = raw.secret !== undefined ? new Secret(String(raw.secret)) : raw.secret_file !== undefined ? readSecretFile(String(raw.secret_file), `${at}.secret_file`) : undefined;
@@ -174,6 +195,7 @@ function readNode(raw: Raw, at: string): PendingNode {
     ...(raw.admin !== undefined ? { admin: readAdmin(raw.admin, `${at}.admin`) } : {}),
     ...(raw.admin_socket !== undefined ? { adminSocket: absolutePath(raw.admin_socket, `${at}.admin_socket`) } : {}),
     ...(raw.ejabberdctl !== undefined ? { ejabberdctl: readEjabberdctl(raw.ejabberdctl, `${at}.ejabberdctl`) } : {}),
+    ...(raw.weight !== undefined ? { weight: readWeight(raw.weight, `${at}.weight`) } : {}),
   };
 }
 
@@ -191,6 +213,75 @@ function readEjabberdctl(raw: unknown, at: string): EjabberdctlConfig {
     node: requireString(ctl.node, `${at}.node`),
     configDir: ctl.config_dir !== undefined ? absolutePath(ctl.config_dir, `${at}.config_dir`) : "/etc/ejabberd",
   }, at);
+}
+
+function readWeight(value: unknown, field: string): number {
+  const weight = typeof value === "number" ? value : typeof value === "string" && /^\d+(\.\d+)?$/.test(value) ? Number(value) : NaN;
+  if (!(weight > 0 && Number.isFinite(weight))) throw new InputError(field, `must be a positive number (got ${JSON.stringify(value)})`);
+  return weight;
+}
+
+/**
+ * `clusters:` (DESIGN §3): each cluster is one link (server, component, secret of any member) and a
+ * node map; each member becomes a node of its own for --node, --to, status and jobs.
+ */
+function readClusters(value: unknown): Array<{ cluster: ClusterConfig; nodes: NodeConfig[] }> {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw new InputError("clusters", "must be a list");
+  return value.map((raw, i) => {
+    const at = `clusters[${i}]`;
+    const c = mapping(raw, at);
+    knownKeys(c, ["name", "server", "component", "secret", "secret_file", "kind", "admin", "node_map", "members"], `${at}.`);
+    const { node_map: _map, members: _members, ...linkKeys } = c;
+    const link = readNode({ ...linkKeys, name: c.name ?? `cluster${i}` }, at);
+    if (!Array.isArray(c.members) || c.members.length === 0) throw new InputError(`${at}.members`, "list each member: { name, erlang_node, public }");
+    const cluster: ClusterConfig = { name: link.name, members: [], ...(c.node_map !== undefined ? { nodeMap: readNodeMap(c.node_map, `${at}.node_map`) } : {}) };
+    const nodes = c.members.map((m, k) => {
+      const mat = `${at}.members[${k}]`;
+      const member = mapping(m, mat);
+      knownKeys(member, ["name", "erlang_node", "public", "weight"], `${mat}.`);
+      const name = requireString(member.name, `${mat}.name`);
+      if (!/^[A-Za-z0-9._-]{1,64}$/.test(name)) throw new InputError(`${mat}.name`, "use 1-64 letters, digits, '.', '_' or '-'");
+      const erlangNode = requireString(member.erlang_node, `${mat}.erlang_node`);
+      if (!/^[A-Za-z0-9_.-]+@[A-Za-z0-9_.-]+$/.test(erlangNode)) throw new InputError(`${mat}.erlang_node`, `"${erlangNode}" is not an Erlang node name (name@host)`);
+      cluster.members.push(name);
+      const { admin, ...shared } = withAdminServer(link);
+      return {
+        ...shared,
+        ...(admin ? { admin } : {}),
+        name,
+        erlangNode,
+        cluster,
+        ...(member.public !== undefined ? { public: parseHostPort(requireString(member.public, `${mat}.public`), `${mat}.public`) } : {}),
+        ...(member.weight !== undefined ? { weight: readWeight(member.weight, `${mat}.weight`) } : { weight: undefined }),
+      };
+    });
+    for (const node of nodes) if (node.weight === undefined) delete node.weight;
+    return { cluster, nodes: nodes as NodeConfig[] };
+  });
+}
+
+function readNodeMap(value: unknown, at: string): NodeMapSource {
+  const raw = mapping(value, at);
+  knownKeys(raw, ["ejabberdctl", "http_api"], `${at}.`);
+  if ((raw.ejabberdctl === undefined) === (raw.http_api === undefined)) throw new InputError(at, "give exactly one of ejabberdctl: { path, node, config_dir } or http_api: { url, token_file }");
+  if (raw.ejabberdctl !== undefined) {
+    const ctl = mapping(raw.ejabberdctl, `${at}.ejabberdctl`);
+    knownKeys(ctl, ["path", "node", "config_dir"], `${at}.ejabberdctl.`);
+    const node = requireString(ctl.node, `${at}.ejabberdctl.node`);
+    if (!/^[A-Za-z0-9_.-]+@[A-Za-z0-9_.-]+$/.test(node)) throw new InputError(`${at}.ejabberdctl.node`, `"${node}" is not an Erlang node name (name@host)`);
+    return {
+      via: "ejabberdctl",
+      path: String(ctl.path ?? "/usr/sbin/ejabberdctl"),
+      node,
+      ...(ctl.config_dir !== undefined ? { configDir: requireString(ctl.config_dir, `${at}.ejabberdctl.config_dir`) } : {}),
+    };
+  }
+  const api = mapping(raw.http_api, `${at}.http_api`);
+  knownKeys(api, ["url", "token_file"], `${at}.http_api.`);
+  const url = requireString(api.url, `${at}.http_api.url`);
+  if (!/^https?:\/\/[^\s]+$/.test(url)) throw new InputError(`${at}.http_api.url`, `"${url}" is not an http(s) URL`);
+  return { via: "http_api", url: url.replace(/\/+$/, ""), token: readSecretFile(requireString(api.token_file, `${at}.http_api.token_file`), `${at}.http_api.token_file`) };
 }
 
 function readAdmin(raw: unknown, at: string): PendingAdmin {

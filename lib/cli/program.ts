@@ -6,6 +6,7 @@ import { Output } from "./output.ts";
 // Commands and the config loader (yaml) are imported when a command runs, so `cxfr --version` and
 // `--help` start without loading the XMPP stack (README "Performance": start-up).
 type ConfigModule = typeof import("../config.ts");
+import { clusterCommands } from "./commands/cluster-commands.ts";
 
 export interface GlobalOptions {
   config?: string;
@@ -72,9 +73,8 @@ export function buildProgram(env: NodeJS.ProcessEnv, tty: boolean): { run(argv: 
     .option("--user <jid>", "only this account (bare JID) or session (full JID)")
     .action(wrap(async () => (await import("./commands/sessions.ts")).sessionsCommand));
 
-  const jobCommand = (command: Command, fallback: string) =>
-    command
-      .requiredOption("--to <target...>", "HOST[:PORT][=WEIGHT] or a configured node name; several are spread by rendezvous hashing")
+  const jobCommand = (command: Command, fallback: string, withTo = true) =>
+    (withTo ? command.requiredOption("--to <target...>", "HOST[:PORT][=WEIGHT] or a configured node name; several are spread by rendezvous hashing") : command)
       .option("--rate <n>", "packets and kicks per second, or 'unlimited' (default 50)")
       .option("--burst <n>", "packets allowed at once after a pause (default 10)")
       .option("--jitter <f>", "0..1: random stretch of each wait (default 0.2)")
@@ -97,6 +97,8 @@ export function buildProgram(env: NodeJS.ProcessEnv, tty: boolean): { run(argv: 
 
   jobCommand(program.command("transfer").description("send the transfer packet to these sessions").argument("<jid...>", "full JIDs of live sessions"), "none")
     .action(wrap(async () => (await import("./commands/transfer.ts")).transferCommand));
+
+  clusterCommands(program, jobCommand, wrap);
 
   return {
     async run(argv: string[]): Promise<number> {

@@ -8,7 +8,8 @@ import { probeFromDomain } from "../link/from-probe.ts";
 import type { JobSummary } from "../jobs/outcomes.ts";
 import { TransferJob, type TransferJobOptions } from "../jobs/runner.ts";
 import { bareJid, sameJid } from "../xmpp/jid.ts";
-import { openNode, type NodeSession } from "./connect.ts";
+import type { NodeSession } from "./connect.ts";
+import { openScope, requireNodeMap } from "./scopes.ts";
 import type { JobFlags, JobSettings } from "./job-options.ts";
 import type { Output } from "./output.ts";
 import { createProgress } from "./progress.ts";
@@ -22,14 +23,19 @@ export interface JobRequest {
   follow: boolean;
   /** Checked against the first listing before anything is sent (e.g. `transfer` needs its JIDs online). */
   validate?: (session: NodeSession) => Promise<void>;
+  /** Node-scoped (drain): on a cluster member, only the sessions the node map puts on it; refused without a node map. */
+  scoped?: boolean;
 }
 
 /** Opens the node, runs one transfer job with output and signal handling, and returns the exit code. */
 export async function runJobCommand(out: Output, config: Config, node: NodeConfig, request: JobRequest): Promise<number> {
   const self = node.public && request.settings.targets.find((t) => formatHostPort(t.address) === formatHostPort(node.public as Target["address"]));
   if (self) throw new InputError("--to", `${self.label} is node ${node.name} itself`);
+  if (request.scoped) requireNodeMap(config, node);
   if (request.flags.targetCheck !== false) await assertTargetsReachable(request.settings.targets);
-  const session = await openNode(config, node);
+  const scope = await openScope(config, node.cluster ? config.nodes.filter((n) => n.cluster === node.cluster) : [node], Boolean(request.scoped));
+  const session = scope.session;
+  const source = request.scoped && node.cluster ? async () => (await scope.locate()).filter((l) => l.node === node.name).map((l) => l.session) : undefined;
   const controller = new AbortController();
   const onSignal = () => controller.abort();
   process.once("SIGINT", onSignal);
@@ -54,6 +60,7 @@ export async function runJobCommand(out: Output, config: Config, node: NodeConfi
       isGone: (s) => session.admin.isGone(s),
       restartedSince: (wallMs) => restartedSince((iq) => session.link.request(iq), config.domain, wallMs),
       targets: request.settings.targets,
+      ...(source ? { source } : {}),
       selects: (s) => !(own !== undefined && sameJid(s.bare, own)) && !request.settings.excluded(s) && request.selects(s),
       pacing: request.settings.pacing,
       waitMs: request.settings.waitMs,
@@ -90,7 +97,7 @@ export async function runJobCommand(out: Output, config: Config, node: NodeConfi
 }
 
 /** Sending users to a node that does not answer would cut them off: refuse before touching anyone. */
-async function assertTargetsReachable(targets: Target[]): Promise<void> {
+export async function assertTargetsReachable(targets: Target[]): Promise<void> {
   const results = await Promise.all(targets.map((t) => tcpReachable(t.address, 3000, 5222)));
   results.forEach((result, i) => {
     const target = targets[i] as Target;
@@ -98,12 +105,12 @@ async function assertTargetsReachable(targets: Target[]): Promise<void> {
   });
 }
 
-async function resolveFrom(mode: string, domain: string, session: NodeSession): Promise<"domain" | "component"> {
+export async function resolveFrom(mode: string, domain: string, session: NodeSession): Promise<"domain" | "component"> {
   if (mode === "domain" || mode === "component") return mode;
   return (await probeFromDomain(session.link, domain)) === "allowed" ? "domain" : "component";
 }
 
-function printSummary(out: Output, s: JobSummary, dryRun: boolean): void {
+export function printSummary(out: Output, s: JobSummary, dryRun: boolean): void {
   if (dryRun) {
     out.line(`dry run: ${s.targeted} sessions would be transferred; nothing was sent`);
     return;

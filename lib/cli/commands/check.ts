@@ -1,4 +1,5 @@
 import { runCheck, type CheckReport, type CheckStatus } from "../../check.ts";
+import { clusterShapeItem } from "../cluster-check.ts";
 import type { CommandContext } from "../program.ts";
 
 const MARK: Record<CheckStatus, string> = { ok: "ok", fail: "FAIL", warn: "warn", skip: "skip" };
@@ -10,6 +11,11 @@ export async function checkCommand(ctx: CommandContext): Promise<number> {
   let exitCode = 0;
   for (const node of nodes) {
     const report = await runCheck(config, node);
+    if (report.items.some((i) => i.id === "handshake" && i.status === "ok")) {
+      const shape = await clusterShapeItem(config, node);
+      report.items.push(shape.item);
+      report.exitCode = Math.max(report.exitCode, shape.exitCode);
+    }
     if (ctx.out.options.json) printJson(ctx, report);
     else printTable(ctx, report, nodes.length > 1);
     exitCode = Math.max(exitCode, report.exitCode);

@@ -7,5 +7,5 @@ export async function drainCommand(ctx: CommandContext, flags: JobFlags): Promis
   const config = ctx.config();
   const node = ctx.selectNode(config, undefined);
   const settings = readJobSettings(flags, config, { fallback: "kick" });
-  return runJobCommand(ctx.out, config, node, { kind: "drain", flags, settings, selects: () => true, follow: flags.follow !== false });
+  return runJobCommand(ctx.out, config, node, { kind: "drain", flags, settings, selects: () => true, follow: flags.follow !== false, scoped: true });
 }

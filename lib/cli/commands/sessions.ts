@@ -1,7 +1,9 @@
 import { ExitCode } from "../../errors.ts";
 import type { LiveSession } from "../../xmpp/admin.ts";
 import { bareJid, canonicalJid, parseJid } from "../../xmpp/jid.ts";
+import type { NodeConfig } from "../../config.ts";
 import { openNode } from "../connect.ts";
+import { groupByLink, requireNodeMap } from "../scopes.ts";
 import type { CommandContext } from "../program.ts";
 
 /** Live sessions of the node named by --node, or of every configured node. */
@@ -10,11 +12,23 @@ export async function sessionsCommand(ctx: CommandContext, options: { user?: str
   const config = ctx.config();
   const nodes = ctx.nodesToShow(config);
   const rows: Array<{ node: string; session: LiveSession }> = [];
-  for (const node of nodes) {
-    const opened = await openNode(config, node);
+  const shown = new Set(nodes.map((n) => n.name));
+  const everyNode = nodes.length === config.nodes.length;
+  for (const group of groupByLink(config, nodes)) {
+    const first = group[0] as NodeConfig;
+    // a cluster is listed once; its node map says which member holds each session (--node needs one)
+    const nodeMap = first.cluster && (!everyNode || first.cluster.nodeMap) ? requireNodeMap(config, first) : undefined;
+    const opened = await openNode(config, first);
     try {
       const sessions = await opened.admin.listSessions({ details: true });
-      for (const session of sessions) if (!opened.isOwnSession(session) && filter(session)) rows.push({ node: node.name, session });
+      const memberOf = new Map(group.map((m) => [m.erlangNode, m.name]));
+      const where = nodeMap ? await nodeMap.read() : undefined;
+      for (const session of sessions) {
+        if (opened.isOwnSession(session) || !filter(session)) continue;
+        const erlangNode = where?.get(session.jid);
+        const node = !first.cluster ? first.name : where ? (erlangNode === undefined ? undefined : (memberOf.get(erlangNode) ?? erlangNode)) : `${first.cluster.name} (cluster)`;
+        if (node !== undefined && (everyNode || shown.has(node))) rows.push({ node, session });
+      }
     } finally {
       await opened.close();
     }

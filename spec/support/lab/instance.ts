@@ -56,6 +56,8 @@ export interface Instance {
   distPort: number;
   /** ejabberd only: Erlang node name, unique per instance */
   node: string;
+  /** ejabberd only: loopback address the Erlang distribution binds to (default 127.0.0.1; a cluster gives each member its own) */
+  distInterface?: string;
   cookie: string;
   dir: string;
   logTail(lines?: number): string;

@@ -1,0 +1,31 @@
+// redirect and rebalance on the fleet shape: three independent Prosody nodes of one domain, one
+// component link each (scenarios in spec/support/placement-scenarios.ts).
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fleetConfig } from "../support/cluster-config.ts";
+import { fleetUsers } from "../support/fleet.ts";
+import { startServer, type LabServer } from "../support/lab/index.ts";
+import { placementScenarios, type ScenarioNode } from "../support/placement-scenarios.ts";
+
+describe("redirect and rebalance on three Prosody nodes", function () {
+  this.timeout(90_000);
+  let servers: LabServer[] = [];
+  let nodes: ScenarioNode[] = [];
+  let dir = "";
+  let config = "";
+
+  before(async () => {
+    const users = fleetUsers(40);
+    servers = await Promise.all(["fa", "fb", "fc"].map((name) => startServer({ kind: "prosody", name, users })));
+    nodes = servers.map((server, i) => ({ name: ["a", "b", "c"][i] as string, server }));
+    dir = mkdtempSync(join(tmpdir(), "cxfr-fleet-"));
+    config = fleetConfig(dir, nodes);
+  });
+  after(async () => {
+    await Promise.all(servers.map((s) => s.stop()));
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  placementScenarios({ nodes: () => nodes, config: () => config, component: "cxfr.localhost" });
+});

@@ -57,10 +57,10 @@ export async function runJobCommand(out: Output, config: Config, node: NodeConfi
       ...(request.flags.domain !== undefined ? { packetDomain: request.flags.domain } : {}),
       from,
       fromFallback: mode === "auto",
-      isGone: (s) => session.admin.isGone(s),
       restartedSince: (wallMs) => restartedSince((iq) => session.link.request(iq), config.domain, wallMs),
       targets: request.settings.targets,
-      ...(source ? { source } : {}),
+      // On a cluster member the account's sessions are cluster-wide: only the node map tells that one left this member.
+      ...(source ? { source } : { isGone: (s: { bare: string; resource: string }) => session.admin.isGone(s) }),
       selects: (s) => !(own !== undefined && sameJid(s.bare, own)) && !request.settings.excluded(s) && request.selects(s),
       pacing: request.settings.pacing,
       waitMs: request.settings.waitMs,

@@ -102,5 +102,5 @@ function printSummary(out: Output, s: JobSummary, dryRun: boolean): void {
     out.line(`dry run: ${s.targeted} sessions would be transferred; nothing was sent`);
     return;
   }
-  out.line(`${s.kind} ${s.job}: targeted ${s.targeted}, moved ${s.moved}, kicked ${s.kicked}, failed ${s.failed}, skipped ${s.skipped}, remaining ${s.remaining} in ${(s.elapsed_ms / 1000).toFixed(1)} s`);
+  out.result(`${s.kind} ${s.job}: targeted ${s.targeted}, moved ${s.moved}, kicked ${s.kicked}, failed ${s.failed}, skipped ${s.skipped}, remaining ${s.remaining} in ${(s.elapsed_ms / 1000).toFixed(1)} s`);
 }

@@ -60,6 +60,10 @@ export class Output {
     for (const row of rows) this.toStdout(`${format(row)}\n`);
   }
 
+  warning(text: string): void {
+    this.stderr.write(`cxfr: warning: ${escapeForTerminal(firstLine(text))}\n`);
+  }
+
   error(err: unknown): number {
     const exitCode = err instanceof CxfrError ? err.exitCode : 1;
     const message = err instanceof Error ? err.message : String(err);

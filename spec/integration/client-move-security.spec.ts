@@ -1,36 +1,7 @@
-import net from "node:net";
 import { expect } from "chai";
 import { relocate, serviceOf } from "../../lib/client/relocate.ts";
 import { loginClient, startServer, type LabServer } from "../support/lab/index.ts";
-
-/** A server that answers any stream with features offering PLAIN and no STARTTLS, and records what it receives. */
-async function plaintextServer(): Promise<{ port: number; received: () => string; close(): Promise<void> }> {
-  let received = "";
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on("error", () => undefined);
-    socket.on("data", (chunk: Buffer) => {
-      received += chunk.toString();
-      if (chunk.toString().includes("<stream:stream") || chunk.toString().includes("<?xml")) {
-        socket.write(
-          "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' id='x' from='localhost' version='1.0'>" +
-            "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism></mechanisms></stream:features>",
-        );
-      }
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    received: () => received,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
-}
+import { plaintextServer } from "../support/plaintext-server.ts";
 
 // issue 6 defect 7: the client handler keeps the session's security level when it moves
 describe("client handler: a move keeps TLS (real Prosody, fake target)", function () {

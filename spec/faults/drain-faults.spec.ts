@@ -133,6 +133,27 @@ describe("fault injection: cxfr drain against real Prosody", function () {
     expect(summary, "summary (runner: defect 4)").to.not.equal(undefined);
   });
 
+  it("a session missing from one listing is not counted moved and gets no second packet (≤ 20 s)", async () => {
+    const row = await startRow(server, { clients: 2, grace: "4s", viaProxy: true });
+    await packetsArrived(row.witnesses);
+    const hidden = (row.witnesses[0] as Witness).jid.split("/")[0] as string;
+    row.proxy?.rewrite(once(new RegExp(`<value>${hidden}</value>(<value> - [^<]*</value>)*`), ""));
+    const result = await finishRow(row, 20_000);
+    checkWitnesses(row.witnesses, 4000);
+    expect(result.code, result.stderr).to.equal(0);
+    expect(summaryOf(result)).to.include({ targeted: 2, moved: 0, kicked: 2 });
+  });
+
+  it("a listing that fails once is retried: the job goes on to its normal end (≤ 20 s)", async () => {
+    const row = await startRow(server, { clients: 2, grace: "3s", viaProxy: true });
+    await packetsArrived(row.witnesses);
+    row.proxy?.rewrite(once(/onlineuserjids/g, "no-such-field"));
+    const result = await finishRow(row, 20_000);
+    checkWitnesses(row.witnesses, 3000);
+    expect(result.code, result.stderr).to.equal(0);
+    expect(summaryOf(result)).to.include({ targeted: 2, kicked: 2, failed: 0 });
+  });
+
   it("invalid-from close with --from domain: no one kicked without a packet, exit 3 with the config to add (≤ 20 s)", async () => {
     const row = await startRow(strict, { clients: 3, grace: "2s", extra: ["--from", "domain"] });
     const result = await finishRow(row, 20_000);
@@ -233,6 +254,16 @@ describe("fault injection: hostile replies to cxfr sessions (real Prosody)", fun
     expect(result.code, result.stderr).to.equal(3);
   });
 });
+
+/** A rewrite that applies to the first chunk `pattern` matches, then relays as is. */
+function once(pattern: RegExp, replacement: string): (chunk: string) => string {
+  let done = false;
+  return (chunk) => {
+    if (done || !new RegExp(pattern.source).test(chunk)) return chunk;
+    done = true;
+    return chunk.replace(pattern, replacement);
+  };
+}
 
 async function waitFor(test: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const end = Date.now() + timeoutMs;

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { InputError } from "./errors.ts";
 import { Secret } from "./secret.ts";
@@ -66,12 +66,16 @@ export interface Config {
   api: { url?: string; listen: string; token?: Secret };
   /** Raw pacing defaults from the file; jobs validate them with their own flags. */
   pacing: Record<string, unknown>;
+  /** Things to tell the operator (e.g. a secret file others can read); one line each. */
+  warnings: string[];
 }
 
 export interface ConfigSources {
   file?: string;
   env: NodeJS.ProcessEnv;
   flags?: { from?: string; kind?: string };
+  /** Refuse (instead of warning about) secret files that group or others may read. */
+  strict?: boolean;
 }
 
 type Raw = Record<string, unknown>;
@@ -82,6 +86,7 @@ const KINDS: readonly ServerKindSetting[] = ["auto", "prosody", "ejabberd", "gen
 /** Flags win over environment, environment over the file. Every error names the field it is about. */
 export function loadConfig(sources: ConfigSources): Config {
   const { env } = sources;
+  secretFiles = { strict: sources.strict ?? false, warnings: [] };
   const file = sources.file ? readConfigFile(sources.file) : {};
   knownKeys(file, ["domain", "from", "nodes", "clusters", "iq_timeout", "max_listing", "journal", "api", "pacing"], "");
   if (file.pacing !== undefined) knownKeys(mapping(file.pacing, "pacing"), ["rate", "burst", "jitter", "max_in_flight", "wait", "grace", "deadline"], "pacing.");
@@ -117,6 +122,7 @@ export function loadConfig(sources: ConfigSources): Config {
       ...(token ? { token } : {}),
     },
     pacing: (file.pacing ?? {}) as Raw,
+    warnings: secretFiles.warnings,
   };
 }
 
@@ -351,7 +357,25 @@ function envSecret(env: NodeJS.ProcessEnv, name: string): Secret | undefined {
   return file !== undefined ? readSecretFile(file, `${name}_FILE`) : undefined;
 }
 
+/** How the current loadConfig() treats secret files others may read (set at its start; loading is synchronous). */
+let secretFiles: { strict: boolean; warnings: string[] } = { strict: false, warnings: [] };
+
+/** A secret file that group or others may read leaks the secret to every account on the machine. */
+function checkSecretFileMode(path: string, field: string): void {
+  let mode: number;
+  try {
+    mode = statSync(path).mode;
+  } catch {
+    return; // the read below reports it
+  }
+  if ((mode & 0o077) === 0) return;
+  const problem = `${path} is readable by ${mode & 0o007 ? "others" : "its group"} (mode ${(mode & 0o777).toString(8).padStart(3, "0")}); chmod 600 it`;
+  if (secretFiles.strict) throw new InputError(field, `${problem} (refused under --strict)`);
+  secretFiles.warnings.push(`${field}: ${problem}`);
+}
+
 function readSecretFile(path: string, field: string): Secret {
+  checkSecretFileMode(path, field);
   try {
     const value = readFileSync(path, "utf8").replace(/\r?\n$/, "");
     if (value === "") throw new InputError(field, `${path} is empty`);

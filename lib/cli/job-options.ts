@@ -3,7 +3,7 @@ import { InputError } from "../errors.ts";
 import { parseDuration, parseFraction, parsePositiveInt, parseRate } from "../input.ts";
 import type { PacingOptions } from "../jobs/pacer.ts";
 import { parseTargets, type Target } from "../jobs/targets.ts";
-import { bareJid, canonicalJid, parseJid } from "../xmpp/jid.ts";
+import { bareJid, canonicalJid, parseJid, quoteVisibly } from "../xmpp/jid.ts";
 
 /** Pacing and timing flags shared by every job command; values are strings as typed by the user. */
 export interface JobFlags {
@@ -58,6 +58,7 @@ export function readJobSettings(flags: JobFlags, config: Config, defaults: { fal
   if (flags.fallback === "kick" && !methods.includes("kick")) throw new InputError("--fallback", "kick needs kick among --method");
   const fallback = methods.includes("kick") ? ((flags.fallback as "kick" | "none" | undefined) ?? defaults.fallback) : "none";
 
+  checkJobText(flags);
   const publicOf = (name: string) => config.nodes.find((n) => n.name === name)?.public;
   const targets = parseTargets(flags.to ?? [], publicOf);
 
@@ -76,6 +77,32 @@ export function readJobSettings(flags: JobFlags, config: Config, defaults: { fal
     sendPackets: methods.includes("cxfr"),
     excluded: exclusionTest(flags.exclude ?? []),
   };
+}
+
+/** The first character XML 1.0 (§2.2 Char) does not allow, or undefined: such text cannot be sent in a stanza. */
+function notXmlChar(text: string): string | undefined {
+  for (const char of text) {
+    const c = char.codePointAt(0) ?? 0;
+    const allowed = c === 0x9 || c === 0xa || c === 0xd || (c >= 0x20 && c <= 0xd7ff) || (c >= 0xe000 && c <= 0xfffd) || c >= 0x10000;
+    if (!allowed) return char;
+  }
+  return undefined;
+}
+
+/** Flags whose text goes into stanzas or picks a mode: refused before anything connects. */
+function checkJobText(flags: JobFlags): void {
+  if (flags.from !== undefined && flags.from !== "domain" && flags.from !== "component" && flags.from !== "auto") {
+    throw new InputError("--from", `must be domain, component or auto (got ${quoteVisibly(flags.from)})`);
+  }
+  if (flags.domain !== undefined) {
+    const jid = parseJid(flags.domain, "--domain");
+    if (jid.local !== undefined || jid.resource !== undefined) throw new InputError("--domain", `${quoteVisibly(flags.domain)} must be a bare domain such as example.com`);
+  }
+  if (flags.announce !== undefined) {
+    if (flags.announce.trim() === "") throw new InputError("--announce", "is empty");
+    const bad = notXmlChar(flags.announce);
+    if (bad !== undefined) throw new InputError("--announce", `contains U+${(bad.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0")}, which XML 1.0 does not allow`);
+  }
 }
 
 /** --method: what may be used, in order of preference: the XEP-0051 packet (cxfr), then ending the session (kick). */

@@ -10,13 +10,32 @@ export interface OutputOptions {
 /**
  * Where commands write: JSON lines for scripts, tables and progress for people. Errors go to stderr, one line.
  * Text may come from the server (JIDs, resources, error texts): control and bidi characters are written escaped.
+ * When stdout's reader goes away (`cxfr sessions --json | head -1`) output to it stops quietly, as `ls | head` does;
+ * a job goes on and writes its summary to stderr instead.
  */
 export class Output {
+  private stdoutClosed = false;
+
   constructor(
     readonly options: OutputOptions,
     private readonly stdout: NodeJS.WritableStream = process.stdout,
     private readonly stderr: NodeJS.WritableStream = process.stderr,
-  ) {}
+  ) {
+    stdout.on("error", (err: NodeJS.ErrnoException) => {
+      if (err.code !== "EPIPE" && err.code !== "ERR_STREAM_DESTROYED") throw err;
+      this.stdoutClosed = true;
+    });
+  }
+
+  private toStdout(text: string): void {
+    if (!this.stdoutClosed) this.stdout.write(text);
+  }
+
+  /** A result that must reach someone (a job summary): stdout, or stderr once stdout is closed. */
+  result(text: string): void {
+    if (this.options.quiet) return;
+    (this.stdoutClosed ? this.stderr : this.stdout).write(`${escapeForTerminal(text, "\n")}\n`);
+  }
 
   /** Machine output is chosen by --json, or when stdout is not a terminal. */
   get machine(): boolean {
@@ -24,19 +43,25 @@ export class Output {
   }
 
   event(record: object): void {
-    this.stdout.write(`${escapeJsonLine(JSON.stringify(record))}\n`);
+    const line = `${escapeJsonLine(JSON.stringify(record))}\n`;
+    if (this.stdoutClosed && (record as { event?: unknown }).event === "summary") this.stderr.write(line);
+    else this.toStdout(line);
   }
 
   line(text: string): void {
-    if (!this.options.quiet) this.stdout.write(`${escapeForTerminal(text, "\n")}\n`);
+    if (!this.options.quiet) this.toStdout(`${escapeForTerminal(text, "\n")}\n`);
   }
 
   table(columns: string[], unsafeRows: string[][]): void {
     const rows = unsafeRows.map((row) => row.map((cell) => escapeForTerminal(cell)));
     const widths = columns.map((c, i) => Math.max(c.length, ...rows.map((r) => (r[i] ?? "").length)));
     const format = (cells: string[]) => cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join("  ").trimEnd();
-    this.stdout.write(`${format(columns)}\n`);
-    for (const row of rows) this.stdout.write(`${format(row)}\n`);
+    this.toStdout(`${format(columns)}\n`);
+    for (const row of rows) this.toStdout(`${format(row)}\n`);
+  }
+
+  warning(text: string): void {
+    this.stderr.write(`cxfr: warning: ${escapeForTerminal(firstLine(text))}\n`);
   }
 
   error(err: unknown): number {

@@ -13,6 +13,7 @@ export interface GlobalOptions {
   json?: boolean;
   quiet?: boolean;
   node?: string;
+  strict?: boolean;
 }
 
 export interface CommandContext {
@@ -33,6 +34,7 @@ export function buildProgram(env: NodeJS.ProcessEnv, tty: boolean): { run(argv: 
     .option("--json", "JSON lines on stdout")
     .option("--quiet", "no progress or notes")
     .addOption(new Option("--node <name>", "configured node to act on"))
+    .option("--strict", "refuse secret files that group or others can read (default: warn)")
     .showHelpAfterError(false)
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text.startsWith("error:") ? `cxfr: ${text}` : text) });
@@ -43,7 +45,13 @@ export function buildProgram(env: NodeJS.ProcessEnv, tty: boolean): { run(argv: 
     let cached: Config | undefined;
     return {
       out,
-      config: () => (cached ??= loadConfig({ ...(globals.config !== undefined ? { file: globals.config } : {}), env })),
+      config: () => {
+        if (!cached) {
+          cached = loadConfig({ ...(globals.config !== undefined ? { file: globals.config } : {}), env, strict: Boolean(globals.strict) });
+          for (const warning of cached.warnings) out.warning(warning);
+        }
+        return cached;
+      },
       selectNode: (config, name) => selectNode(config, name ?? globals.node),
       nodesToShow: (config) => (globals.node !== undefined ? [selectNode(config, globals.node)] : config.nodes),
     };

@@ -116,5 +116,5 @@ export function printSummary(out: Output, s: JobSummary, dryRun: boolean): void 
     return;
   }
   const methods = Object.entries(s.by_method).map(([method, n]) => `${method} ${n}`).join(", ");
-  out.line(`${s.kind} ${s.job}: targeted ${s.targeted}, moved ${s.moved}, kicked ${s.kicked}, failed ${s.failed}, skipped ${s.skipped}, remaining ${s.remaining} in ${(s.elapsed_ms / 1000).toFixed(1)} s${methods ? ` (by method: ${methods})` : ""}`);
+  out.result(`${s.kind} ${s.job}: targeted ${s.targeted}, moved ${s.moved}, kicked ${s.kicked}, failed ${s.failed}, skipped ${s.skipped}, remaining ${s.remaining} in ${(s.elapsed_ms / 1000).toFixed(1)} s${methods ? ` (by method: ${methods})` : ""}`);
 }

@@ -5,7 +5,7 @@ import type { HostPort } from "../xmpp/address.ts";
 import { parsePort } from "../xmpp/address.ts";
 import { NS_CXFR, NS_SRVXFR, parseTransferIq } from "../xmpp/transfer.ts";
 import { presenceKeeper } from "./presence.ts";
-import { reconnectAfterClose, relocate, serviceOf, type Outcome } from "./relocate.ts";
+import { reconnectAfterClose, relocate, serviceOf, type MoveSecurity, type Outcome } from "./relocate.ts";
 import { guardSeeOtherHost } from "./see-other-host.ts";
 import { senderPolicy } from "./trust.ts";
 import { connectToIPv6Literals, NS_STREAMS, reportError } from "./xmppjs.ts";
@@ -28,6 +28,12 @@ export interface TransferHandlerOptions {
   defaultPort?: number;
   onTransfer?: (info: TransferInfo) => void;
   onRefused?: (info: { from: string; reason: string }) => void;
+  /**
+   * Default true: a move to a loopback address may log in without TLS. Elsewhere the move keeps the session's
+   * security (xmpps:// stays direct TLS, otherwise STARTTLS is required) and checks the certificate for the user's
+   * domain.
+   */
+  plaintextLoopback?: boolean;
 }
 
 export interface TransferHandler {
@@ -80,11 +86,12 @@ export function handleTransfers(client: Client, options: TransferHandlerOptions 
   };
   const refused = (from: string, reason: string): void => notify(options.onRefused, { from, reason });
 
-  const move = async (target: Required<HostPort>, connect: (c: Client, service: string) => Promise<Outcome>): Promise<void> => {
+  const security: MoveSecurity = { plaintextLoopback: options.plaintextLoopback ?? true };
+  const move = async (target: Required<HostPort>, connect: (c: Client, service: string, security: MoveSecurity) => Promise<Outcome>): Promise<void> => {
     moving = true;
     presence.arm();
     try {
-      const outcome = await connect(client, serviceOf(target));
+      const outcome = await connect(client, serviceOf(target, client.options.service), security);
       if (outcome === "resumed") presence.disarm();
     } catch (error) {
       reportError(client, error);

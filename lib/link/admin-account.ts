@@ -26,6 +26,8 @@ export interface AdminAccountOptions {
    * the password does not leave the machine). Elsewhere PLAIN is used only on a TLS stream.
    */
   plainOnLoopback?: boolean;
+  /** Default true: a loopback server may be logged in to without TLS; anywhere else TLS is required. */
+  plaintextLoopback?: boolean;
 }
 
 export type AdminAccountState = "idle" | "connecting" | "online" | "reconnecting" | "failed" | "stopped";
@@ -151,7 +153,7 @@ export class AdminAccount extends EventEmitter {
   private mechanism(offered: string[], secure: boolean): string {
     const usable = offered.filter((m) => m !== "ANONYMOUS");
     const loopback = isLoopbackIp(this.options.server.host);
-    if (!secure && !loopback) {
+    if (!secure && !(loopback && (this.options.plaintextLoopback ?? true))) {
       throw new ConnectError(`admin account ${this.jid}: ${this.server} offers no TLS (STARTTLS); cxfr sends credentials only over TLS, except to a loopback address`, "encryption_required");
     }
     if (loopback && (this.options.plainOnLoopback ?? true) && usable.includes("PLAIN")) return "PLAIN";

@@ -10,7 +10,7 @@ import { runCli } from "../support/cli.ts";
 function clusterConfig(a: LabServer, b: LabServer): string {
   const dir = mkdtempSync(join(tmpdir(), "cxfr-multi-"));
   const node = (name: string, s: LabServer) => {
-    writeFileSync(join(dir, `${name}.secret`), `${s.secret}\n`);
+    writeFileSync(join(dir, `${name}.secret`), `${s.secret}\n`, { mode: 0o600 });
     return `  - name: ${name}\n    server: ${s.componentAddress}\n    component: ${s.component}\n    secret_file: ${join(dir, `${name}.secret`)}\n    public: ${s.c2sAddress}\n`;
   };
   const file = join(dir, "cxfr.yml");

@@ -55,6 +55,13 @@ const bad: BadCase[] = [
   { title: "admin JID with a resource", args: ["check"], env: { CXFR_ADMIN_JID: "boss@localhost/desk", CXFR_ADMIN_PASSWORD: SECRET }, field: /^cxfr: error: CXFR_ADMIN_JID: / },
   { title: "admin JID without a user", args: ["check"], env: { CXFR_ADMIN_JID: "localhost", CXFR_ADMIN_PASSWORD: SECRET }, field: /^cxfr: error: CXFR_ADMIN_JID: / },
   { title: "config with a bad admin server", args: ["--config", configFile("admin-server.yml", `domain: localhost\nnodes:\n  - name: a\n    server: 127.0.0.1:5347\n    component: cxfr.localhost\n    secret: x\n    admin: { jid: boss@localhost, password: "${SECRET.replace(/["\\]/g, "\\$&")}", server: "127.0.0.1:0" }\n`), "check"], env: { CXFR_SERVER: undefined }, field: /^cxfr: error: nodes\[0\]\.admin\.server: / },
+  // issue 6 defect 11
+  { title: "bogus --from", args: ["drain", "--to", "b.example.com", "--from", "everywhere"], field: /^cxfr: error: --from: / },
+  { title: "--domain that is not a domain", args: ["drain", "--to", "b.example.com", "--domain", "exa mple.com"], field: /^cxfr: error: --domain: / },
+  { title: "--domain with a bidi override", args: ["drain", "--to", "b.example.com", "--domain", "exa\u202emple.com"], field: /^cxfr: error: --domain: .*U\+202E/ },
+  { title: "--announce with a character XML forbids", args: ["drain", "--to", "b.example.com", "--announce", "maintenance\u0001now"], field: /^cxfr: error: --announce: .*U\+0001/ },
+  { title: "iq_timeout of 0", args: ["--config", configFile("iq0.yml", "domain: localhost\niq_timeout: 0\n"), "check"], field: /^cxfr: error: iq_timeout: / },
+  { title: "max_listing of 0", args: ["--config", configFile("max0.yml", "domain: localhost\nmax_listing: 0\n"), "check"], field: /^cxfr: error: max_listing: / },
 ];
 
 describe("CLI input errors", function () {

@@ -16,9 +16,16 @@ export interface RoamingClient {
   pid: number;
   jid: string;
   events: RoamingEvent[];
-  /** The first event after index `from` of this kind (or one of these kinds), or a rejection after timeoutMs. */
-  next(kind: string | string[], from: number, timeoutMs?: number): Promise<RoamingEvent>;
+  /** The first event after index `from` of this kind (or kinds, or matching), or a rejection after timeoutMs. */
+  next(kind: Match, from: number, timeoutMs?: number): Promise<RoamingEvent>;
   stop(): Promise<void>;
+}
+
+type Match = string | string[] | ((event: RoamingEvent) => boolean);
+
+function matches(kind: Match, event: RoamingEvent): boolean {
+  if (typeof kind === "function") return kind(event);
+  return Array.isArray(kind) ? kind.includes(event.kind) : event.kind === kind;
 }
 
 export interface RoamingOptions {
@@ -50,17 +57,17 @@ export async function startRoaming(server: { host: string; c2sPort: number }, ji
     await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
   };
-  const next = (kind: string | string[], from: number, timeoutMs = 15_000) =>
+  const next = (kind: Match, from: number, timeoutMs = 15_000) =>
     new Promise<RoamingEvent>((resolve, reject) => {
       const check = () => {
-        const found = events.slice(from).find((e) => (Array.isArray(kind) ? kind.includes(e.kind) : e.kind === kind));
+        const found = events.slice(from).find((e) => matches(kind, e));
         if (!found) return;
         done();
         resolve(found);
       };
       const timer = setTimeout(() => {
         done();
-        reject(new Error(`slixmpp ${jid}: no "${String(kind)}" within ${timeoutMs} ms; events: ${events.map((e) => e.kind).join(",")}; ${stderr.trim().split("\n").at(-1) ?? ""}`));
+        reject(new Error(`slixmpp ${jid}: no "${typeof kind === "function" ? "matching event" : String(kind)}" within ${timeoutMs} ms; events: ${events.map((e) => e.kind).join(",")}; ${stderr.trim().split("\n").at(-1) ?? ""}`));
       }, timeoutMs);
       const done = () => {
         clearTimeout(timer);

@@ -2,6 +2,8 @@ import type { Socket } from "node:net";
 import { expect } from "chai";
 import type { Element } from "@xmpp/xml";
 import { buildMethods } from "../../lib/methods/channels.ts";
+import { EjabberdControl } from "../../lib/servers/ejabberd-control.ts";
+import { Ejabberdctl } from "../../lib/servers/ejabberdctl.ts";
 import { ProsodyControl } from "../../lib/servers/prosody-control.ts";
 import { ProsodyShell } from "../../lib/servers/prosody-shell.ts";
 import { loginClient, startServer, type LabClient, type LabServer } from "../support/lab/index.ts";
@@ -102,5 +104,56 @@ describe("see-other-host through Prosody's admin socket, two nodes", function ()
   it("reports a session that is not there as unavailable", async () => {
     const attempt = await buildMethods(control, undefined)["see-other-host"].apply({ jid: `nobody@${a.domain}/x`, bare: `nobody@${a.domain}`, resource: "x" }, { host: "127.0.0.1", port: b.c2sPort }, live());
     expect(attempt).to.deep.equal({ status: "unavailable", reason: "no such session on this node" });
+  });
+});
+
+describe("see-other-host through ejabberdctl send_stanza_c2s, two ejabberd nodes", function () {
+  this.timeout(120_000);
+  let a: LabServer;
+  let b: LabServer;
+  let control: EjabberdControl;
+
+  before(async () => {
+    [a, b] = await Promise.all([startServer({ kind: "ejabberd", name: "soh-ej-a", users }), startServer({ kind: "ejabberd", name: "soh-ej-b", users })]);
+    control = new EjabberdControl(new Ejabberdctl(a.ejabberdctl as NonNullable<LabServer["ejabberdctl"]>));
+  });
+  after(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+  });
+
+  it("carries IPv4 host:port as [address]:port; xmpp.js follows it to node B unless its socket errors first", async () => {
+    const clients = await Promise.all(users.slice(0, 3).map((u) => loginClient(a, { user: u.user, password: u.password, resource: "js" })));
+    try {
+      const errors = clients.map((c) => new Promise<Element>((resolve) => c.xmpp.on("element", (el: Element) => el.is("error", "http://etherx.jabber.org/streams") && resolve(el))));
+      // @xmpp/connection 0.14 _onSeeOtherHost waits for "disconnect" with a promise that an "error" event rejects:
+      // ejabberd closes the TCP connection at once after the stream error, so the client's own </stream:stream>
+      // can meet a closed socket (ECONNRESET) first, and then the redirect is dropped
+      const fates = clients.map((c) => new Promise<string>((resolve) => {
+        c.xmpp.on("online", () => resolve(`online:${remotePort(c)}`));
+        c.xmpp.on("error", (err: Error) => resolve(`error:${(err as NodeJS.ErrnoException).code ?? err.message}`));
+      }));
+      const { "see-other-host": method } = buildMethods(control, undefined);
+      for (const c of clients) {
+        expect(await method.apply({ jid: c.jid, bare: c.jid.split("/")[0] as string, resource: "js" }, { host: "127.0.0.1", port: b.c2sPort }, live())).to.deep.equal({ status: "sent" });
+      }
+      for (const error of await Promise.all(errors)) expect(error.getChild("see-other-host", NS_STREAMS)?.text()).to.equal(`127.0.0.1:${b.c2sPort}`);
+      const outcomes = await Promise.all(fates);
+      for (const fate of outcomes) expect(fate).to.be.oneOf([`online:${b.c2sPort}`, "error:ECONNRESET", "error:EPIPE"]);
+      console.log(`      xmpp.js after ejabberd's see-other-host: ${outcomes.join(", ")}`);
+      for (const c of clients) expect(await control.clientAddress(c.jid)).to.equal(undefined);
+    } finally {
+      await Promise.all(clients.map((c) => c.stop()));
+    }
+  });
+
+  it("reports a host name with a non-default port as unavailable, and the session stays", async () => {
+    const client = await loginClient(a, { user: "sam", password: "pw-sam", resource: "stay" });
+    try {
+      const attempt = await buildMethods(control, undefined)["see-other-host"].apply({ jid: client.jid, bare: `sam@${a.domain}`, resource: "stay" }, { host: "node-b.example.com", port: 5223 }, live());
+      expect(attempt).to.have.property("status", "unavailable");
+      expect(await control.clientAddress(client.jid)).to.not.equal(undefined);
+    } finally {
+      await client.stop();
+    }
   });
 });

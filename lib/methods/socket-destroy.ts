@@ -73,15 +73,21 @@ export class SocketDestroyer {
   }
 
   /**
-   * Destroys the server's socket to this client; resolves with how many sockets the kernel destroyed. Destroys
-   * nothing when more than one established connection matches (the host also talks to that address and port).
+   * Destroys the server's socket to this client; resolves with how many sockets the kernel destroyed. When more
+   * than one established connection has the client's address and port as its remote end (this host also talks
+   * to that address and port, e.g. its own outgoing connection), keeps those whose local port is a listening
+   * port here (the server's end); still more than one, it destroys nothing.
    */
   async destroy(client: ClientAddress, serverPort?: number): Promise<{ destroyed: number; error?: string }> {
     const listed = await this.exec(this.ssPath, ssListArgs(client, serverPort), 5000);
-    const matching = lines(listed.stdout).length;
-    if (matching > 1) return { destroyed: 0, error: `${matching} connections match ${client.ip} port ${client.port}; not choosing one` };
-    if (matching === 0) return { destroyed: 0 };
-    const result = await this.exec(this.ssPath, ssKillArgs(client, serverPort), 5000);
+    let ports = localPorts(listed.stdout);
+    if (ports.length > 1 && serverPort === undefined) {
+      const listening = new Set(localPorts((await this.exec(this.ssPath, ["-t", "-n", "-H", "state", "listening"], 5000)).stdout));
+      ports = ports.filter((port) => listening.has(port));
+    }
+    if (ports.length === 0) return { destroyed: 0 };
+    if (ports.length > 1) return { destroyed: 0, error: `${ports.length} connections match ${client.ip} port ${client.port}; not choosing one` };
+    const result = await this.exec(this.ssPath, ssKillArgs(client, serverPort ?? ports[0]), 5000);
     const error = result.code !== 0 || /SOCK_DESTROY/.test(result.stderr) ? (result.stderr.trim() || `exit code ${result.code}`) : undefined;
     return { destroyed: lines(result.stdout).length, ...(error ? { error } : {}) };
   }
@@ -89,4 +95,9 @@ export class SocketDestroyer {
 
 function lines(text: string): string[] {
   return text.split("\n").filter((line) => line.trim() !== "");
+}
+
+/** Local ports of `ss -H` lines filtered by state (columns: Recv-Q, Send-Q, local address:port, peer …). */
+function localPorts(text: string): number[] {
+  return lines(text).map((line) => Number(/:(\d+)$/.exec(line.trim().split(/\s+/)[2] ?? "")?.[1])).filter((port) => Number.isInteger(port) && port > 0);
 }

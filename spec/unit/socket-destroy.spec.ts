@@ -72,15 +72,30 @@ describe("socket destroy and the methods built on channels", () => {
     });
 
     it("with permission destroys the socket of the address the channel gives", async () => {
-      const { calls, exec } = recorder("ESTAB 0 0 127.0.0.1:5222 127.0.0.1:40312\n");
+      const { calls, exec } = recorder("0 0 127.0.0.1:5222 127.0.0.1:40312\n");
       const { control } = fakeControl({ ip: "127.0.0.1", port: 40312 });
       const { reset } = buildMethods(control, undefined, new SocketDestroyer({ exec, readStatus: async () => ROOT_STATUS }));
       expect(await reset.apply(SESSION, TARGET, live())).to.deep.equal({ status: "sent" });
-      expect(calls.at(-1)).to.deep.equal(ssKillArgs({ ip: "127.0.0.1", port: 40312 }));
+      // narrowed to the local port the listing showed, so the kill names the exact connection
+      expect(calls.at(-1)).to.deep.equal(ssKillArgs({ ip: "127.0.0.1", port: 40312 }, 5222));
     });
 
-    it("destroys nothing when two connections match the client's address and port", async () => {
-      const { calls, exec } = recorder("ESTAB 0 0 127.0.0.1:5222 127.0.0.1:40312\nESTAB 0 0 127.0.0.1:6000 127.0.0.1:40312\n");
+    it("with two matching connections, destroys the one whose local port is listening (the server's end)", async () => {
+      const calls: string[][] = [];
+      const exec: ExecFileRunner = async (_file, args) => {
+        calls.push(args);
+        if (args[0] === "-V") return { code: 0, stdout: "ss utility, iproute2-6.1.0\n", stderr: "" };
+        if (args.includes("listening")) return { code: 0, stdout: "0 1024 127.0.0.1:5222 0.0.0.0:*\n0 128 [::]:22 [::]:*\n", stderr: "" };
+        if (args.includes("sport")) return { code: 0, stdout: "0 0 127.0.0.1:5222 127.0.0.1:40312\n", stderr: "" };
+        return { code: 0, stdout: "0 0 127.0.0.1:5222 127.0.0.1:40312\n0 0 127.0.0.1:51000 127.0.0.1:40312\n", stderr: "" };
+      };
+      const { reset } = buildMethods(fakeControl({ ip: "127.0.0.1", port: 40312 }).control, undefined, new SocketDestroyer({ exec, readStatus: async () => ROOT_STATUS }));
+      expect(await reset.apply(SESSION, TARGET, live())).to.deep.equal({ status: "sent" });
+      expect(calls.filter((args) => args[0] === "-K")).to.deep.equal([ssKillArgs({ ip: "127.0.0.1", port: 40312 }, 5222)]);
+    });
+
+    it("destroys nothing when two matching connections both end at listening ports", async () => {
+      const { calls, exec } = recorder("0 0 127.0.0.1:5222 127.0.0.1:40312\n0 0 127.0.0.2:5222 127.0.0.1:40312\n");
       const { reset } = buildMethods(fakeControl({ ip: "127.0.0.1", port: 40312 }).control, undefined, new SocketDestroyer({ exec, readStatus: async () => ROOT_STATUS }));
       const attempt = await reset.apply(SESSION, TARGET, live());
       expect(attempt).to.deep.equal({ status: "unavailable", reason: "socket destroy failed: 2 connections match 127.0.0.1 port 40312; not choosing one" });

@@ -26,10 +26,24 @@ export function hasNetAdmin(status: string): boolean {
   return match !== null && ((BigInt(`0x${match[1]}`) >> CAP_NET_ADMIN) & 1n) === 1n;
 }
 
-/** The exact `ss` arguments that destroy the TCP sockets whose remote end is ip:port (the client's side). */
-export function ssKillArgs(client: ClientAddress): string[] {
+/**
+ * The `ss` filter for established TCP sockets whose remote end is the client's ip:port (the server's side of that
+ * connection), narrowed to the server's local port when it is known.
+ */
+export function ssFilter(client: ClientAddress, serverPort?: number): string[] {
   const { ip, port } = checkedAddress(client);
-  return ["-K", "-t", "-n", "-H", "dst", isIPv6(ip) ? `[${ip}]` : ip, "dport", "=", `:${port}`];
+  if (serverPort !== undefined) checkedAddress({ ip, port: serverPort });
+  return ["state", "established", "dst", isIPv6(ip) ? `[${ip}]` : ip, "dport", "=", `:${port}`, ...(serverPort !== undefined ? ["sport", "=", `:${serverPort}`] : [])];
+}
+
+/** The exact `ss` arguments that destroy those sockets. */
+export function ssKillArgs(client: ClientAddress, serverPort?: number): string[] {
+  return ["-K", "-t", "-n", "-H", ...ssFilter(client, serverPort)];
+}
+
+/** The exact `ss` arguments that only list them. */
+export function ssListArgs(client: ClientAddress, serverPort?: number): string[] {
+  return ["-t", "-n", "-H", ...ssFilter(client, serverPort)];
 }
 
 function checkedAddress(client: ClientAddress): ClientAddress {
@@ -58,11 +72,32 @@ export class SocketDestroyer {
     return { ok: true };
   }
 
-  /** Destroys the server's socket to this client; resolves with how many sockets the kernel destroyed. */
-  async destroy(client: ClientAddress): Promise<{ destroyed: number; error?: string }> {
-    const result = await this.exec(this.ssPath, ssKillArgs(client), 5000);
-    const destroyed = result.stdout.split("\n").filter((line) => line.trim() !== "").length;
+  /**
+   * Destroys the server's socket to this client; resolves with how many sockets the kernel destroyed. When more
+   * than one established connection has the client's address and port as its remote end (this host also talks
+   * to that address and port, e.g. its own outgoing connection), keeps those whose local port is a listening
+   * port here (the server's end); still more than one, it destroys nothing.
+   */
+  async destroy(client: ClientAddress, serverPort?: number): Promise<{ destroyed: number; error?: string }> {
+    const listed = await this.exec(this.ssPath, ssListArgs(client, serverPort), 5000);
+    let ports = localPorts(listed.stdout);
+    if (ports.length > 1 && serverPort === undefined) {
+      const listening = new Set(localPorts((await this.exec(this.ssPath, ["-t", "-n", "-H", "state", "listening"], 5000)).stdout));
+      ports = ports.filter((port) => listening.has(port));
+    }
+    if (ports.length === 0) return { destroyed: 0 };
+    if (ports.length > 1) return { destroyed: 0, error: `${ports.length} connections match ${client.ip} port ${client.port}; not choosing one` };
+    const result = await this.exec(this.ssPath, ssKillArgs(client, serverPort ?? ports[0]), 5000);
     const error = result.code !== 0 || /SOCK_DESTROY/.test(result.stderr) ? (result.stderr.trim() || `exit code ${result.code}`) : undefined;
-    return { destroyed, ...(error ? { error } : {}) };
+    return { destroyed: lines(result.stdout).length, ...(error ? { error } : {}) };
   }
+}
+
+function lines(text: string): string[] {
+  return text.split("\n").filter((line) => line.trim() !== "");
+}
+
+/** Local ports of `ss -H` lines filtered by state (columns: Recv-Q, Send-Q, local address:port, peer …). */
+function localPorts(text: string): number[] {
+  return lines(text).map((line) => Number(/:(\d+)$/.exec(line.trim().split(/\s+/)[2] ?? "")?.[1])).filter((port) => Number.isInteger(port) && port > 0);
 }

@@ -27,13 +27,22 @@ export class EjabberdControl implements SessionControl {
     return this.send(jid, streamErrorXml("system-shutdown"));
   }
 
+  /** From a shared connected_users_info table; a session missing from a table older than this call is looked up afresh. */
   async clientAddress(jid: string): Promise<ClientAddress | undefined> {
-    if (!this.table || Date.now() - this.table.at > TABLE_TTL_MS) {
-      this.table = { at: Date.now(), users: this.ctl.connectedUsersInfo() };
-      this.table.users.catch(() => (this.table = undefined));
-    }
-    const user = (await this.table.users).find((u) => u.jid === jid);
+    const asked = Date.now();
+    let user = (await this.usersTable(asked - TABLE_TTL_MS)).find((u) => u.jid === jid);
+    if (!user && (this.table?.at ?? 0) < asked) user = (await this.usersTable(asked)).find((u) => u.jid === jid);
     return user ? { ip: user.ip, port: user.port } : undefined;
+  }
+
+  /** The table, fetched again unless the current one was fetched at or after `notBefore`. */
+  private usersTable(notBefore: number): Promise<ConnectedUser[]> {
+    if (!this.table || this.table.at < notBefore) {
+      const table = { at: Date.now(), users: this.ctl.connectedUsersInfo() };
+      table.users.catch(() => this.table === table && (this.table = undefined));
+      this.table = table;
+    }
+    return this.table.users;
   }
 
   async stop(): Promise<void> {

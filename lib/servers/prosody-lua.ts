@@ -42,7 +42,7 @@ export function closeLine(jid: string, condition: CloseCondition): string {
 
 /** The client's address and port as the server's connection object sees them. */
 export function clientAddressLine(jid: string): string {
-  return `>${sessionLookup(jid)} local c=s.conn; if not c then return ${luaString(ABSENT)} end; return ${luaString("cxfr:addr ")}..tostring(c:ip()).." "..tostring(c:clientport())`;
+  return `>${sessionLookup(jid)} local c=s.conn; if not c then return ${luaString(ABSENT)} end; return ${luaString("cxfr:addr ")}..tostring(c:ip()).." "..tostring(c:clientport()).." "..tostring(c:serverport())`;
 }
 
 export type LineOutcome = { kind: "done" } | { kind: "absent" } | { kind: "failed"; text: string };
@@ -55,7 +55,7 @@ export function lineOutcome(result: ShellResult): LineOutcome {
 }
 
 /** The address from clientAddressLine's result, or undefined. */
-export function parseClientAddress(result: ShellResult): { ip: string; port: number } | undefined {
-  const match = result.ok ? /^Result: cxfr:addr (\S+) (\d+)$/.exec(result.text) : null;
-  return match ? { ip: match[1] as string, port: Number(match[2]) } : undefined;
+export function parseClientAddress(result: ShellResult): { ip: string; port: number; serverPort: number } | undefined {
+  const match = result.ok ? /^Result: cxfr:addr (\S+) (\d+) (\d+)$/.exec(result.text) : null;
+  return match ? { ip: match[1] as string, port: Number(match[2]), serverPort: Number(match[3]) } : undefined;
 }

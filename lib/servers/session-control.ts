@@ -6,6 +6,8 @@ export type ControlResult = { done: true } | { done: false; why: string };
 export interface ClientAddress {
   ip: string;
   port: number;
+  /** The server's local port of that connection, when the channel knows it (narrows the socket destroy). */
+  serverPort?: number;
 }
 
 /**

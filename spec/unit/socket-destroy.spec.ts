@@ -11,11 +11,12 @@ const ROOT_STATUS = "Name:\tnode\nCapEff:\t000001ffffffffff\n";
 const NOBODY_STATUS = "Name:\tnode\nCapEff:\t0000000000000000\n";
 const NET_ADMIN_ONLY = "CapEff:\t0000000000001000\n";
 
+/** A fake `ss`: -V answers a version, a listing and a kill both print `stdout` (the matching sockets). */
 function recorder(stdout = "") {
   const calls: string[][] = [];
   const exec: ExecFileRunner = async (_file, args) => {
     calls.push(args);
-    return { code: 0, stdout: args[0] === "-K" ? stdout : "ss utility, iproute2-6.1.0\n", stderr: "" };
+    return { code: 0, stdout: args[0] === "-V" ? "ss utility, iproute2-6.1.0\n" : stdout, stderr: "" };
   };
   return { calls, exec };
 }
@@ -40,8 +41,8 @@ const live = () => new AbortController().signal;
 
 describe("socket destroy and the methods built on channels", () => {
   it("ssKillArgs filters on the client's exact address and port", () => {
-    expect(ssKillArgs({ ip: "127.0.0.1", port: 40312 })).to.deep.equal(["-K", "-t", "-n", "-H", "dst", "127.0.0.1", "dport", "=", ":40312"]);
-    expect(ssKillArgs({ ip: "::1", port: 5 })).to.deep.equal(["-K", "-t", "-n", "-H", "dst", "[::1]", "dport", "=", ":5"]);
+    expect(ssKillArgs({ ip: "127.0.0.1", port: 40312 })).to.deep.equal(["-K", "-t", "-n", "-H", "state", "established", "dst", "127.0.0.1", "dport", "=", ":40312"]);
+    expect(ssKillArgs({ ip: "::1", port: 5 }, 5222)).to.deep.equal(["-K", "-t", "-n", "-H", "state", "established", "dst", "[::1]", "dport", "=", ":5", "sport", "=", ":5222"]);
   });
 
   it("refuses anything but an IP address and a port, so no filter text is injected", () => {
@@ -49,6 +50,7 @@ describe("socket destroy and the methods built on channels", () => {
       expect(thrownBy(() => ssKillArgs({ ip, port: 1 })), ip.slice(0, 20)).to.be.instanceOf(InputError);
     }
     for (const port of [0, 65536, 1.5, Number.NaN]) expect(thrownBy(() => ssKillArgs({ ip: "127.0.0.1", port }))).to.be.instanceOf(InputError);
+    expect(thrownBy(() => ssKillArgs({ ip: "127.0.0.1", port: 1 }, 70000))).to.be.instanceOf(InputError);
   });
 
   it("reads CAP_NET_ADMIN from the effective capability set", () => {
@@ -70,11 +72,34 @@ describe("socket destroy and the methods built on channels", () => {
     });
 
     it("with permission destroys the socket of the address the channel gives", async () => {
-      const { calls, exec } = recorder("ESTAB 0 0 127.0.0.1:5222 127.0.0.1:40312\n");
+      const { calls, exec } = recorder("0 0 127.0.0.1:5222 127.0.0.1:40312\n");
       const { control } = fakeControl({ ip: "127.0.0.1", port: 40312 });
       const { reset } = buildMethods(control, undefined, new SocketDestroyer({ exec, readStatus: async () => ROOT_STATUS }));
       expect(await reset.apply(SESSION, TARGET, live())).to.deep.equal({ status: "sent" });
-      expect(calls.at(-1)).to.deep.equal(ssKillArgs({ ip: "127.0.0.1", port: 40312 }));
+      // narrowed to the local port the listing showed, so the kill names the exact connection
+      expect(calls.at(-1)).to.deep.equal(ssKillArgs({ ip: "127.0.0.1", port: 40312 }, 5222));
+    });
+
+    it("with two matching connections, destroys the one whose local port is listening (the server's end)", async () => {
+      const calls: string[][] = [];
+      const exec: ExecFileRunner = async (_file, args) => {
+        calls.push(args);
+        if (args[0] === "-V") return { code: 0, stdout: "ss utility, iproute2-6.1.0\n", stderr: "" };
+        if (args.includes("listening")) return { code: 0, stdout: "0 1024 127.0.0.1:5222 0.0.0.0:*\n0 128 [::]:22 [::]:*\n", stderr: "" };
+        if (args.includes("sport")) return { code: 0, stdout: "0 0 127.0.0.1:5222 127.0.0.1:40312\n", stderr: "" };
+        return { code: 0, stdout: "0 0 127.0.0.1:5222 127.0.0.1:40312\n0 0 127.0.0.1:51000 127.0.0.1:40312\n", stderr: "" };
+      };
+      const { reset } = buildMethods(fakeControl({ ip: "127.0.0.1", port: 40312 }).control, undefined, new SocketDestroyer({ exec, readStatus: async () => ROOT_STATUS }));
+      expect(await reset.apply(SESSION, TARGET, live())).to.deep.equal({ status: "sent" });
+      expect(calls.filter((args) => args[0] === "-K")).to.deep.equal([ssKillArgs({ ip: "127.0.0.1", port: 40312 }, 5222)]);
+    });
+
+    it("destroys nothing when two matching connections both end at listening ports", async () => {
+      const { calls, exec } = recorder("0 0 127.0.0.1:5222 127.0.0.1:40312\n0 0 127.0.0.2:5222 127.0.0.1:40312\n");
+      const { reset } = buildMethods(fakeControl({ ip: "127.0.0.1", port: 40312 }).control, undefined, new SocketDestroyer({ exec, readStatus: async () => ROOT_STATUS }));
+      const attempt = await reset.apply(SESSION, TARGET, live());
+      expect(attempt).to.deep.equal({ status: "unavailable", reason: "socket destroy failed: 2 connections match 127.0.0.1 port 40312; not choosing one" });
+      expect(calls.filter((args) => args[0] === "-K")).to.deep.equal([]);
     });
 
     it("is unavailable when the kernel destroyed nothing, or the address is unknown", async () => {

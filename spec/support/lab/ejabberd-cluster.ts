@@ -73,6 +73,7 @@ export async function startEjabberdCluster(opts: ClusterOptions = {}): Promise<L
       component,
       secret,
       componentIsAdmin: true,
+      smacks: false,
       adminUsers: [],
       allowDomainFrom: true,
       c2sPort: await freePort(),

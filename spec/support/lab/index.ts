@@ -31,6 +31,8 @@ export interface ServerOptions {
   adminUsers?: string[];
   /** default true: Prosody `validate_from_addresses = false`; ejabberd `check_from: false` */
   allowDomainFrom?: boolean;
+  /** Prosody only: load mod_smacks (XEP-0198 with resumption); ejabberd always has mod_stream_mgmt */
+  smacks?: boolean;
   /** registered before startServer resolves */
   users?: LabUser[];
 }
@@ -64,6 +66,7 @@ export async function startServer(opts: ServerOptions): Promise<LabServer> {
     componentIsAdmin: opts.componentIsAdmin ?? true,
     adminUsers,
     allowDomainFrom: opts.allowDomainFrom ?? true,
+    smacks: opts.smacks ?? false,
     c2sPort,
     componentPort,
     adminPort: isEj ? await freePort() : componentPort,

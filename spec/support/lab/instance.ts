@@ -47,6 +47,8 @@ export interface Instance {
   /** bare JIDs of c2s accounts that are server admins */
   adminUsers: string[];
   allowDomainFrom: boolean;
+  /** Prosody: load mod_smacks */
+  smacks: boolean;
   c2sPort: number;
   componentPort: number;
   /** port of the lab-only admin component (Prosody: the component port; ejabberd: its own listener) */

@@ -35,7 +35,7 @@ https_ports = { }
 admins = { ${admins.map(lua).join(", ")} }
 
 modules_enabled = {
-  "roster"; "saslauth"; "disco"; "ping"; "version"; "adhoc"; "admin_adhoc"; "announce"; "posix"; "admin_shell";
+  "roster"; "saslauth"; "disco"; "ping"; "version"; "adhoc"; "admin_adhoc"; "announce"; "posix"; "admin_shell";${i.smacks ? ' "smacks";' : ""}
 }
 modules_disabled = { "s2s"; "tls" }
 

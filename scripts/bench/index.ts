@@ -132,7 +132,7 @@ interface DrainResult {
 async function drain(a: LabServer, b: LabServer, load: Load, extra: string[]): Promise<DrainResult> {
   const r = await cxfr(a, ["drain", "--to", b.c2sAddress, "--json", "--grace", "10s", ...extra]);
   if (r.code === 2) throw new UsageError(r.stderr.trim());
-  await load.settled(60_000);
+  await load.settled(Math.max(60_000, load.sessions.length * 30));
   const n = load.sessions.length;
   const packets = load.sessions.map((s) => s.times.packetAt).filter((t): t is number => t !== undefined);
   const left = load.sessions.map((s) => s.times.leftAt).filter((t): t is number => t !== undefined);

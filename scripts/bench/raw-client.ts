@@ -178,7 +178,7 @@ export class RawSession {
     this.times.loginStart = performance.now();
     const conn = new Connection(ep);
     this.conn = conn;
-    await conn.login(ep, this.o.user, this.o.password, this.o.resource, mechanism, this.o.loginTimeoutMs ?? 120_000);
+    await conn.login(ep, this.o.user, this.o.password, this.o.resource, mechanism, this.o.loginTimeoutMs ?? 60_000);
     this.times.online = performance.now();
     this.jid = conn.jid;
     this.state = "source";
@@ -225,7 +225,7 @@ export class RawSession {
       const conn = new Connection(ep);
       this.conn = conn;
       try {
-        await conn.login(ep, this.o.user, this.o.password, this.o.resource, "SCRAM-SHA-1", this.o.loginTimeoutMs ?? 120_000);
+        await conn.login(ep, this.o.user, this.o.password, this.o.resource, "SCRAM-SHA-1", this.o.loginTimeoutMs ?? 60_000);
         this.times.targetOnline = performance.now();
         this.jid = conn.jid;
         this.settle("target");

@@ -38,10 +38,10 @@ export interface AutoRateOptions {
 }
 
 export const autoRateDefaults: AutoRateOptions = {
-  startRate: 10,
+  startRate: 20,
   minRate: 1,
   maxRate: 1000,
-  startFactor: 1.5,
+  startFactor: 2,
   stepFraction: 0.1,
   cutFactor: 0.5,
   intervalMs: 1000,

@@ -2,7 +2,7 @@
 // (both servers, N = 1,000 / 5,000 / 10,000, operators' baselines, the reconnect storm at fixed rates,
 // unlimited, kick-all, stop_kindly and --rate auto). Every ratio in the table is between two figures
 // measured in the same run on the same lab nodes. Results: bench/results/<time>-<quick|full>.json.
-//   options: --full, --n N (one N instead of the defaults), --servers prosody,ejabberd, --out FILE
+//   options: --full, --n N[,N…] (instead of the default sizes), --servers prosody,ejabberd, --out FILE
 import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
@@ -22,7 +22,7 @@ const { values: args } = parseArgs({
   options: { full: { type: "boolean" }, n: { type: "string" }, servers: { type: "string" }, out: { type: "string" } },
 });
 const full = Boolean(args.full);
-const sizes = args.n ? [Number(args.n)] : full ? [1000, 5000, 10000] : [1000];
+const sizes = args.n ? args.n.split(",").map(Number) : full ? [1000, 5000, 10000] : [1000];
 const kinds = (args.servers ?? (full ? "prosody,ejabberd" : "prosody")).split(",") as ServerKind[];
 if (sizes.some((n) => !(Number.isInteger(n) && n > 0))) throw new Error(`--n: a whole number > 0 (got ${String(args.n)})`);
 for (const k of kinds) if (k !== "prosody" && k !== "ejabberd") throw new Error(`--servers: prosody and/or ejabberd (got ${k})`);
@@ -84,7 +84,8 @@ async function startup(): Promise<{ wallMs: number; peakRssMb: number }> {
 
 async function loadOn(a: LabServer, b: LabServer, n: number, behaviour: Behaviour): Promise<Load> {
   const load = await startLoad({ source: endpoint(a), target: endpoint(b), behaviour, users: users(n) });
-  log(`${n} ${behaviour} sessions on ${a.name} in ${round(load.loginMs)} ms`);
+  log(`${load.sessions.length} ${behaviour} sessions on ${a.name} in ${round(load.loginMs)} ms`);
+  if (load.loginFailures > 0) log(`warning: ${load.loginFailures} of ${n} logins failed (${load.firstLoginError}); measuring with the rest`);
   return load;
 }
 
@@ -132,7 +133,7 @@ interface DrainResult {
 async function drain(a: LabServer, b: LabServer, load: Load, extra: string[]): Promise<DrainResult> {
   const r = await cxfr(a, ["drain", "--to", b.c2sAddress, "--json", "--grace", "10s", ...extra]);
   if (r.code === 2) throw new UsageError(r.stderr.trim());
-  await load.settled(60_000);
+  await load.settled(Math.max(60_000, load.sessions.length * 30));
   const n = load.sessions.length;
   const packets = load.sessions.map((s) => s.times.packetAt).filter((t): t is number => t !== undefined);
   const left = load.sessions.map((s) => s.times.leftAt).filter((t): t is number => t !== undefined);
@@ -170,8 +171,8 @@ async function dispatch(kind: ServerKind, n: number, baselineSample: number): Pr
 
     load = await loadOn(a, b, n, "plain");
     const kick = await drain(a, b, load, ["--rate", "unlimited", "--method", "kick"]);
+    const kickPerSecond = round((load.sessions.length / kick.emptyAfterMs) * 1000);
     await finish(load);
-    const kickPerSecond = round((n / kick.emptyAfterMs) * 1000);
     log(`kick-only drain: ${kickPerSecond} sessions/s`);
 
     load = await loadOn(a, b, baselineSample, "plain");

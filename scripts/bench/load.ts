@@ -15,7 +15,10 @@ export interface LoadOptions {
 }
 
 export interface Load {
+  /** the sessions that logged in (those that did not are left out, see loginFailures) */
   sessions: RawSession[];
+  loginFailures: number;
+  firstLoginError: string;
   /** ms from the first login to the last one bound */
   loginMs: number;
   /** resolves when every session reached the target or gave up, or after timeoutMs */
@@ -37,27 +40,35 @@ export async function startLoad(o: LoadOptions): Promise<Load> {
   );
   const started = performance.now();
   let next = 0;
+  const failed = new Set<RawSession>();
+  let firstLoginError = "";
   const worker = async (): Promise<void> => {
     while (next < sessions.length) {
       const s = sessions[next++] as RawSession;
-      await s.loginSource(o.source);
+      try {
+        await s.loginSource(o.source);
+      } catch (err) {
+        // a loaded machine times some logins out: measure with the sessions that made it
+        failed.add(s);
+        s.stop();
+        firstLoginError ||= (err as Error).message;
+      }
     }
   };
-  try {
-    await Promise.all(Array.from({ length: Math.min(o.concurrency ?? 200, sessions.length) }, worker));
-  } catch (err) {
-    for (const s of sessions) s.stop();
-    throw err;
-  }
+  await Promise.all(Array.from({ length: Math.min(o.concurrency ?? 200, sessions.length) }, worker));
   const loginMs = performance.now() - started;
-  let pending = sessions.length;
+  if (failed.size === sessions.length) throw new Error(`no session could log in: ${firstLoginError}`);
+  const online = sessions.filter((s) => !failed.has(s));
+  let pending = online.length;
   const waiters: Array<() => void> = [];
-  for (const s of sessions)
+  for (const s of online)
     s.onSettled(() => {
       if (--pending === 0) for (const w of waiters.splice(0)) w();
     });
   return {
-    sessions,
+    sessions: online,
+    loginFailures: failed.size,
+    firstLoginError,
     loginMs,
     settled: (timeoutMs) =>
       new Promise<boolean>((resolve) => {
@@ -69,7 +80,7 @@ export async function startLoad(o: LoadOptions): Promise<Load> {
         });
       }),
     stop: () => {
-      for (const s of sessions) s.stop();
+      for (const s of online) s.stop();
     },
   };
 }

@@ -64,7 +64,7 @@ describe("AutoRate (--rate auto)", () => {
   });
 
   it("halves the rate when a login probe is much slower than the target's best, then grows by steps", () => {
-    const { auto, events } = controller({ startRate: 40, cutFactor: 0.5, stepFraction: 0.1, coolDownMs: 0 });
+    const { auto, events } = controller({ startRate: 40, startFactor: 1.5, cutFactor: 0.5, stepFraction: 0.1, coolDownMs: 0 });
     healthySecond(auto, SECOND, 10); // baseline 10 ms; 40 → 60
     const cut = healthySecond(auto, 2 * SECOND, 900);
     expect(cut).to.include({ change: "cut", cause: "probe-latency", previous: 60, rate: 30 });

@@ -143,6 +143,7 @@ ERL_DIST_PORT=${i.distPort}
 EJABBERD_BYPASS_WARNINGS=true
 CONTRIB_MODULES_PATH=${join(i.dir, "contrib")}
 CONTRIB_MODULES_CONF_DIR=${join(i.dir, "contrib", "conf")}
+ERL=${join(i.dir, "conf", "erl")}
 `;
 }
 
@@ -166,6 +167,9 @@ export const ejabberd: Backend = {
     const inetrc = join(i.dir, "conf", "inetrc");
     if (existsSync("/etc/ejabberd/inetrc")) copyFileSync("/etc/ejabberd/inetrc", inetrc);
     else writeFileSync(inetrc, '{lookup,["file","native"]}.\n{host,{127,0,0,1}, ["localhost"]}.\n');
+    // `su ejabberd` resets the open-files limit to 1024: a VM started that way refuses connections
+    // beyond ~1,000 sessions. This wrapper (ERL= in ejabberdctl.cfg) raises it to the hard limit.
+    writeFileSync(join(i.dir, "conf", "erl"), '#!/bin/sh\nulimit -n "$(ulimit -Hn)" 2>/dev/null\nexec /usr/bin/erl "$@"\n', { mode: 0o755 });
     const { uid, gid } = ejabberdUser();
     chownTree(i.dir, uid, gid);
   },

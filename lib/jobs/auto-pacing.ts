@@ -1,0 +1,73 @@
+// Glue between the --rate auto controller (auto-rate.ts, pure) and the world: login probes against
+// each target's public address, a decision timer, and a setter for the pacer's rate. The job engine
+// starts it with the job, reports sends and appearances, and stops it with the job.
+import { startLoginProbes, type LoginProber } from "../link/login-probe.ts";
+import type { HostPort } from "../xmpp/address.ts";
+import { AutoRate, type AutoRateEvent, type AutoRateOptions } from "./auto-rate.ts";
+
+export interface AutoPacingOptions {
+  /** targets to probe: label (node name or host:port, shown in reasons) and public c2s address */
+  targets: Array<{ label: string; address: HostPort }>;
+  /** the users' domain (the probe's stream `to`) */
+  domain: string;
+  controller?: Partial<AutoRateOptions>;
+  /** default 500 ms: a probe per target at most this often */
+  probeIntervalMs?: number;
+  /** default 3000 ms */
+  probeTimeoutMs?: number;
+  /** called with every new rate (also the starting one): e.g. the pacer's rate setter */
+  setRate(rate: number): void;
+  onEvent(event: AutoRateEvent): void;
+  now?: () => number;
+}
+
+export interface AutoPacing {
+  readonly controller: AutoRate;
+  /** resolves once every target answered (or failed) its first probe: the baseline before any load */
+  ready: Promise<void>;
+  sent(count?: number): void;
+  appeared(latencyMs: number): void;
+  forget(count?: number): void;
+  stop(): void;
+}
+
+export function startAutoPacing(o: AutoPacingOptions): AutoPacing {
+  const now = o.now ?? (() => performance.now());
+  const controller = new AutoRate(o.controller);
+  controller.on((event) => {
+    o.setRate(event.rate);
+    o.onEvent(event);
+  });
+  const waiting = new Set(o.targets.map((t) => t.label));
+  let baseline: () => void = () => undefined;
+  const ready = new Promise<void>((resolve) => (baseline = resolve));
+  if (waiting.size === 0) baseline();
+  let started = false;
+  const prober: LoginProber = startLoginProbes(
+    o.targets,
+    { domain: o.domain, timeoutMs: o.probeTimeoutMs ?? 3000, intervalMs: o.probeIntervalMs ?? 500 },
+    (label, result) => {
+      controller.probed(label, result.ok ? { ok: true, ms: result.ms } : { ok: false, reason: result.reason });
+      if (waiting.delete(label) && waiting.size === 0) baseline();
+    },
+  );
+  const tick = setInterval(() => {
+    if (started) controller.update(now());
+  }, Math.max(50, controller.options.intervalMs / 4));
+  tick.unref();
+  void ready.then(() => {
+    started = true;
+    controller.begin(now());
+  });
+  return {
+    controller,
+    ready,
+    sent: (count = 1) => controller.sent(count),
+    appeared: (latencyMs) => controller.appeared(latencyMs, now()),
+    forget: (count = 1) => controller.forget(count),
+    stop() {
+      clearInterval(tick);
+      prober.stop();
+    },
+  };
+}

@@ -1,0 +1,67 @@
+import { expect } from "chai";
+import { createServer, type Server } from "node:net";
+import { startAutoPacing } from "../../lib/jobs/auto-pacing.ts";
+import type { AutoRateEvent } from "../../lib/jobs/auto-rate.ts";
+import { freePort } from "../support/lab/ports.ts";
+
+const GREETING =
+  "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' id='x' version='1.0'><stream:features/>";
+
+async function greetingNode(): Promise<{ server: Server; port: number; probes: () => number }> {
+  let probes = 0;
+  const server = createServer((socket) => {
+    socket.on("error", () => undefined);
+    socket.once("data", () => {
+      probes++;
+      socket.write(GREETING);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  return { server, port: typeof address === "object" && address ? address.port : 0, probes: () => probes };
+}
+
+describe("auto pacing (probes + controller + rate setter)", () => {
+  it("probes every target before it starts, then hands the starting rate to the pacer", async () => {
+    const node = await greetingNode();
+    const rates: number[] = [];
+    const events: AutoRateEvent[] = [];
+    const pacing = startAutoPacing({
+      targets: [{ label: "b", address: { host: "127.0.0.1", port: node.port } }],
+      domain: "example.com",
+      controller: { startRate: 7 },
+      probeIntervalMs: 20,
+      setRate: (r) => rates.push(r),
+      onEvent: (e) => events.push(e),
+    });
+    try {
+      await pacing.ready;
+      expect(node.probes()).to.be.at.least(1);
+      expect(rates[0]).to.equal(7);
+      expect(events[0]).to.include({ change: "start", cause: "start" });
+    } finally {
+      pacing.stop();
+      node.server.close();
+    }
+  });
+
+  it("cuts the rate when a target stops answering", async () => {
+    const port = await freePort(); // nothing listens: every probe is refused
+    const events: AutoRateEvent[] = [];
+    const pacing = startAutoPacing({
+      targets: [{ label: "gone", address: { host: "127.0.0.1", port } }],
+      domain: "example.com",
+      controller: { startRate: 40, intervalMs: 50, coolDownMs: 0 },
+      probeIntervalMs: 10,
+      setRate: () => undefined,
+      onEvent: (e) => events.push(e),
+    });
+    try {
+      await pacing.ready;
+      for (let i = 0; i < 100 && !events.some((e) => e.change === "cut"); i++) await new Promise((r) => setTimeout(r, 20));
+      expect(events.find((e) => e.change === "cut")).to.include({ cause: "probe-failed", reason: "login probe to gone failed: connection refused" });
+    } finally {
+      pacing.stop();
+    }
+  });
+});

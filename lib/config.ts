@@ -5,6 +5,7 @@ import { Secret } from "./secret.ts";
 import { parseHostPort, type HostPort } from "./xmpp/address.ts";
 import { parseJid } from "./xmpp/jid.ts";
 import { parseDuration } from "./input.ts";
+import { PACING_FILE_KEYS } from "./jobs/job-schema.ts";
 
 export type FromMode = "domain" | "component" | "auto";
 export type ServerKindSetting = "auto" | "prosody" | "ejabberd" | "generic";
@@ -58,7 +59,7 @@ export function loadConfig(sources: ConfigSources): Config {
   const { env } = sources;
   const file = sources.file ? readConfigFile(sources.file) : {};
   knownKeys(file, ["domain", "from", "nodes", "iq_timeout", "journal", "api", "pacing"], "");
-  if (file.pacing !== undefined) knownKeys(mapping(file.pacing, "pacing"), ["rate", "burst", "jitter", "max_in_flight", "wait", "grace", "deadline"], "pacing.");
+  if (file.pacing !== undefined) knownKeys(mapping(file.pacing, "pacing"), PACING_FILE_KEYS, "pacing.");
   if (file.api !== undefined) knownKeys(mapping(file.api, "api"), ["listen", "token_file"], "api.");
   const fileNodes = readNodeList(file);
 

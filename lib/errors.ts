@@ -80,3 +80,27 @@ export class ProtocolError extends CxfrError {
     super(message, ExitCode.connect, "protocol_error");
   }
 }
+
+/** The job journal cannot be opened, read or written: nothing is sent without it. */
+export class JournalError extends CxfrError {
+  constructor(message: string) {
+    super(message, ExitCode.usage, "journal");
+  }
+}
+
+/** A node is held by another running job (one job per node). Names that job. */
+export class ConflictError extends CxfrError {
+  constructor(
+    message: string,
+    readonly job: string,
+  ) {
+    super(message, ExitCode.usage, "conflict");
+  }
+}
+
+/** A job (or other record) named by the user does not exist. */
+export class NotFoundError extends CxfrError {
+  constructor(field: string, message: string) {
+    super(message, ExitCode.usage, "not_found", field);
+  }
+}

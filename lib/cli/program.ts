@@ -6,6 +6,7 @@ import { checkCommand } from "./commands/check.ts";
 import { sessionsCommand } from "./commands/sessions.ts";
 import { drainCommand } from "./commands/drain.ts";
 import { transferCommand } from "./commands/transfer.ts";
+import { DEFAULT_METHODS, flagHelp } from "../jobs/job-schema.ts";
 
 export interface GlobalOptions {
   config?: string;
@@ -74,15 +75,15 @@ export function buildProgram(env: NodeJS.ProcessEnv, tty: boolean): { run(argv: 
   const jobCommand = (command: Command, fallback: string) =>
     command
       .requiredOption("--to <target...>", "HOST[:PORT][=WEIGHT] or a configured node name; several are spread by rendezvous hashing")
-      .option("--rate <n>", "packets and kicks per second, or 'unlimited' (default 50)")
-      .option("--burst <n>", "packets allowed at once after a pause (default 10)")
-      .option("--jitter <f>", "0..1: random stretch of each wait (default 0.2)")
-      .option("--max-in-flight <n>", "transfers awaiting their outcome at once (default 200)")
-      .option("--wait <dur>", "pause before the first packet, e.g. 30s")
-      .option("--grace <dur>", "time a session gets to leave after its packet before the fallback (default 30s)")
-      .option("--deadline <dur>", "stop the job after this long; what is left counts as remaining")
+      .option("--rate <n>", flagHelp("rate"))
+      .option("--burst <n>", flagHelp("burst"))
+      .option("--jitter <f>", flagHelp("jitter"))
+      .option("--max-in-flight <n>", flagHelp("maxInFlight"))
+      .option("--wait <dur>", flagHelp("wait"))
+      .option("--grace <dur>", flagHelp("grace"))
+      .option("--deadline <dur>", flagHelp("deadline"))
       .option("--fallback <kick|none>", `what to do with sessions that stay (default ${fallback})`)
-      .option("--method <list>", "methods to use, in order: cxfr,kick")
+      .option("--method <list>", `methods to use, in order (default ${DEFAULT_METHODS})`)
       .option("--from <mode>", "domain | component | auto: who the packet comes from")
       .option("--domain <domain>", "value of <domain> in the packet (default: the users' domain)")
       .option("--dry-run", "print the plan; send nothing")

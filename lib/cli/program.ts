@@ -6,17 +6,28 @@ import { checkCommand } from "./commands/check.ts";
 import { sessionsCommand } from "./commands/sessions.ts";
 import { drainCommand } from "./commands/drain.ts";
 import { transferCommand } from "./commands/transfer.ts";
-import { DEFAULT_METHODS, flagHelp } from "../jobs/job-schema.ts";
+import { DEFAULT_METHODS, FALLBACK_DEFAULT, flagHelp } from "../jobs/job-schema.ts";
+import { Secret } from "../secret.ts";
+import type { ApiEndpoint } from "./api-client.ts";
+import { cancelCommand, jobsCommand, resumeCommand } from "./commands/jobs.ts";
+import { serveCommand } from "./commands/serve.ts";
 
 export interface GlobalOptions {
   config?: string;
   json?: boolean;
   quiet?: boolean;
   node?: string;
+  api?: string;
 }
 
 export interface CommandContext {
   out: Output;
+  /** --node NAME, when given. */
+  nodeName?: string;
+  /** The daemon to run through: --api URL or CXFR_API (token from CXFR_API_TOKEN). */
+  api(): ApiEndpoint | undefined;
+  /** The journal file: CXFR_JOURNAL, the config file's `journal:`, or ./cxfr.db; needs no node configured. */
+  journalPath(): string;
   config: () => Config;
   selectNode: typeof selectNode;
   /** The node named by --node, or every configured node. */
@@ -33,6 +44,7 @@ export function buildProgram(env: NodeJS.ProcessEnv, tty: boolean): { run(argv: 
     .option("--json", "JSON lines on stdout")
     .option("--quiet", "no progress or notes")
     .addOption(new Option("--node <name>", "configured node to act on"))
+    .option("--api <url>", "run through a cxfr serve daemon at this URL (default: CXFR_API)")
     .showHelpAfterError(false)
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text.startsWith("error:") ? `cxfr: ${text}` : text) });
@@ -41,9 +53,14 @@ export function buildProgram(env: NodeJS.ProcessEnv, tty: boolean): { run(argv: 
     const globals = program.opts<GlobalOptions>();
     const out = new Output({ json: Boolean(globals.json), quiet: Boolean(globals.quiet), tty });
     let cached: Config | undefined;
+    const config = () => (cached ??= loadConfig({ ...(globals.config !== undefined ? { file: globals.config } : {}), env }));
+    const apiUrl = globals.api ?? env.CXFR_API;
     return {
       out,
-      config: () => (cached ??= loadConfig({ ...(globals.config !== undefined ? { file: globals.config } : {}), env })),
+      ...(globals.node !== undefined ? { nodeName: globals.node } : {}),
+      api: () => (apiUrl ? { url: apiUrl, ...(env.CXFR_API_TOKEN ? { token: new Secret(env.CXFR_API_TOKEN) } : {}) } : undefined),
+      journalPath: () => env.CXFR_JOURNAL ?? (globals.config !== undefined ? config().journal : "./cxfr.db"),
+      config,
       selectNode: (config, name) => selectNode(config, name ?? globals.node),
       nodesToShow: (config) => (globals.node !== undefined ? [selectNode(config, globals.node)] : config.nodes),
     };
@@ -89,14 +106,29 @@ export function buildProgram(env: NodeJS.ProcessEnv, tty: boolean): { run(argv: 
       .option("--dry-run", "print the plan; send nothing")
       .option("--no-target-check", "do not check that the targets accept TCP connections first");
 
-  jobCommand(program.command("drain").description("move every session off a node"), "kick")
+  jobCommand(program.command("drain").description("move every session off a node"), FALLBACK_DEFAULT.drain)
     .option("--announce <text>", "send this announcement to the node's users first")
     .option("--exclude <jid...>", "accounts (bare) or sessions (full JID) to leave alone")
     .option("--no-follow", "do not pick up sessions that log in during the drain")
     .action(wrap(drainCommand));
 
-  jobCommand(program.command("transfer").description("send the transfer packet to these sessions").argument("<jid...>", "full JIDs of live sessions"), "none")
+  jobCommand(program.command("transfer").description("send the transfer packet to these sessions").argument("<jid...>", "full JIDs of live sessions"), FALLBACK_DEFAULT.transfer)
     .action(wrap(transferCommand));
+
+  const jobs = program
+    .command("jobs")
+    .description("list journaled jobs, or show one with its per-session outcomes")
+    .argument("[id]", "job id")
+    .action(wrap(jobsCommand));
+  jobs.command("resume").description("continue a job whose process died").argument("<id>", "job id").action(wrap(resumeCommand));
+
+  program.command("cancel").description("stop a job; releases the nodes of a job whose process died").argument("<id>", "job id").action(wrap(cancelCommand));
+
+  program
+    .command("serve")
+    .description("run the daemon: keeps the links up, runs jobs, serves the HTTP API")
+    .option("--listen <host:port>", "address to bind (default: api.listen, 127.0.0.1:5380)")
+    .action(wrap(serveCommand));
 
   return {
     async run(argv: string[]): Promise<number> {

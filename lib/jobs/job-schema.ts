@@ -93,6 +93,14 @@ export function parseMethods(value: string | string[], field: string): string[] 
   return methods;
 }
 
+export const FROM_MODES = ["domain", "component", "auto"] as const;
+
+/** `--from`: who transfer packets come from. */
+export function readFrom(value: string | undefined, style: FieldStyle): (typeof FROM_MODES)[number] | undefined {
+  if (value === undefined || (FROM_MODES as readonly string[]).includes(value)) return value as (typeof FROM_MODES)[number] | undefined;
+  throw new InputError(fieldName("from", style), `must be one of ${FROM_MODES.join(", ")} (got "${value}")`);
+}
+
 /** `--fallback` given the chosen methods: kick only when kick is among them. */
 export function readFallback(value: string | undefined, methods: string[], byDefault: "kick" | "none", style: FieldStyle): "kick" | "none" {
   const field = fieldName("fallback", style);
@@ -124,7 +132,7 @@ const jobBodySchema = z.strictObject({
   dryRun: z.boolean().optional(),
   follow: z.boolean().optional(),
   targetCheck: z.boolean().optional(),
-  from: z.enum(["domain", "component", "auto"]).optional(),
+  from: z.string().optional(),
   domain: z.string().optional(),
 });
 

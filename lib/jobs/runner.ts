@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { ConnectError, InterruptedError, NotAuthorizedError, StanzaError, TimeoutError } from "../errors.ts";
 import type { Link } from "../link/link.ts";
+import type { JobJournal, SessionSnapshot } from "./journal-port.ts";
 import type { ServerAdmin } from "../servers/server-admin.ts";
 import type { LiveSession } from "../xmpp/admin.ts";
 import { formatHostPort } from "../xmpp/address.ts";
@@ -43,6 +44,12 @@ export interface TransferJobOptions {
   kickSettleMs?: number;
   signal: AbortSignal;
   onEvent: (event: JobEvent) => void;
+  /** The job's id in the journal (default: a fresh one). */
+  id?: string;
+  /** Where every session transition is written before the engine acts on it. */
+  journal?: JobJournal;
+  /** Sessions of a job that was running when its process died: re-observed before anything is applied. */
+  resume?: SessionSnapshot[];
 }
 
 interface Active {

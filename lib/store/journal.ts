@@ -12,10 +12,17 @@ import { migrate } from "./migrations.ts";
 export const FINAL_JOB_STATES: readonly JobState[] = ["done", "failed", "cancelled", "interrupted"];
 const ACTIVE_JOB_STATES: readonly JobState[] = ["planned", "running", "cancelling"];
 
+/** A node a job acts on: its name for people, its key (component listener host:port) for the hold. */
+export interface NodeRef {
+  name: string;
+  key: string;
+}
+
 export interface JobRecord {
   id: string;
   kind: string;
   nodes: string[];
+  holdKeys: string[];
   spec: JobSpec;
   state: JobState;
   summary: JobSummary;
@@ -45,6 +52,7 @@ interface JobDbRow {
   id: string;
   kind: string;
   nodes: string;
+  hold_keys: string;
   spec: string;
   state: JobState;
   targeted: number;
@@ -104,14 +112,14 @@ export class Journal implements JobJournal {
    * cannot both get it. A hold whose holder died (PID gone, or lease run out) is taken over, and that job is
    * marked interrupted. Throws ConflictError naming the job that holds a node.
    */
-  createJob(input: { kind: string; nodes: string[]; spec: JobSpec; holder: Holder["kind"]; id?: string }): JobRecord {
+  createJob(input: { kind: string; nodes: NodeRef[]; spec: JobSpec; holder: Holder["kind"]; id?: string }): JobRecord {
     const id = input.id ?? `j-${randomBytes(4).toString("hex")}`;
     const holder = currentHolder(input.holder);
     return this.write(() => {
       const now = Date.now();
       this.db
-        .prepare("INSERT INTO jobs (id, kind, nodes, spec, state, created_at, updated_at) VALUES (?, ?, ?, ?, 'planned', ?, ?)")
-        .run(id, input.kind, JSON.stringify(input.nodes), JSON.stringify(input.spec), now, now);
+        .prepare("INSERT INTO jobs (id, kind, nodes, hold_keys, spec, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'planned', ?, ?)")
+        .run(id, input.kind, JSON.stringify(input.nodes.map((n) => n.name)), JSON.stringify(input.nodes.map((n) => n.key)), JSON.stringify(input.spec), now, now);
       this.takeHolds(id, input.nodes, holder, now);
       return this.mustGet(id);
     });
@@ -128,7 +136,7 @@ export class Journal implements JobJournal {
       }
       const now = Date.now();
       this.db.prepare("DELETE FROM holds WHERE job = ?").run(id);
-      this.takeHolds(id, job.nodes, holder, now);
+      this.takeHolds(id, job.nodes.map((name, i) => ({ name, key: job.holdKeys[i] ?? name })), holder, now);
       this.db.prepare("UPDATE jobs SET state = 'running', finished_at = NULL, error = NULL, updated_at = ? WHERE id = ?").run(now, id);
       return this.mustGet(id);
     });
@@ -272,18 +280,18 @@ export class Journal implements JobJournal {
     if (this.db.open) this.db.close();
   }
 
-  private takeHolds(id: string, nodes: string[], holder: Holder, now: number): void {
+  private takeHolds(id: string, nodes: NodeRef[], holder: Holder, now: number): void {
     for (const node of nodes) {
-      const held = this.db.prepare<JobDbRow>("SELECT jobs.* FROM holds JOIN jobs ON jobs.id = holds.job WHERE holds.node = ?").get(node);
+      const held = this.db.prepare<JobDbRow>("SELECT jobs.* FROM holds JOIN jobs ON jobs.id = holds.job WHERE holds.node = ?").get(node.key);
       if (held && held.id !== id) {
         const other = toJobRecord(held);
         if (other.holder && holderAlive(other.holder, other.leaseUntil ?? null)) {
-          throw new ConflictError(`node ${node} is held by job ${other.id} (${other.kind}, ${other.state}, pid ${other.holder.pid}): wait for it or run cxfr cancel ${other.id}`, other.id);
+          throw new ConflictError(`node ${node.name} (${node.key}) is held by job ${other.id} (${other.kind}, ${other.state}, pid ${other.holder.pid}): wait for it or run cxfr cancel ${other.id}`, other.id);
         }
         this.db.prepare("UPDATE jobs SET state = 'interrupted', error = 'its process died', updated_at = ?, finished_at = ? WHERE id = ? AND state IN ('planned', 'running', 'cancelling')").run(now, now, other.id);
         this.db.prepare("DELETE FROM holds WHERE job = ?").run(other.id);
       }
-      this.db.prepare("INSERT OR REPLACE INTO holds (node, job) VALUES (?, ?)").run(node, id);
+      this.db.prepare("INSERT OR REPLACE INTO holds (node, job) VALUES (?, ?)").run(node.key, id);
     }
     this.db
       .prepare("UPDATE jobs SET holder_pid = ?, holder_start = ?, holder_host = ?, holder_kind = ?, lease_until = ? WHERE id = ?")
@@ -326,6 +334,7 @@ function toJobRecord(row: JobDbRow): JobRecord {
     id: row.id,
     kind: row.kind,
     nodes: JSON.parse(row.nodes) as string[],
+    holdKeys: JSON.parse(row.hold_keys) as string[],
     spec: JSON.parse(row.spec) as JobSpec,
     state: row.state,
     summary: { job: row.id, kind: row.kind, targeted: row.targeted, moved: row.moved, kicked: row.kicked, failed: row.failed, skipped: row.skipped, remaining: row.remaining, elapsed_ms: row.elapsed_ms },

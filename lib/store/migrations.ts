@@ -13,6 +13,7 @@ const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
         id           TEXT PRIMARY KEY,
         kind         TEXT NOT NULL,
         nodes        TEXT NOT NULL,            -- JSON array of node names the job acts on
+        hold_keys    TEXT NOT NULL,            -- JSON array of what it holds: each node's component listener (host:port)
         spec         TEXT NOT NULL,            -- JSON JobSpec: what was asked, re-read on resume
         state        TEXT NOT NULL,
         targeted     INTEGER NOT NULL DEFAULT 0,
@@ -33,7 +34,7 @@ const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
         error        TEXT
       );
       CREATE TABLE holds (
-        node TEXT PRIMARY KEY,
+        node TEXT PRIMARY KEY,                 -- a hold key (host:port of the node's component listener)
         job  TEXT NOT NULL REFERENCES jobs(id)
       );
       CREATE TABLE sessions (

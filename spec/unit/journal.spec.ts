@@ -13,6 +13,8 @@ import { SCHEMA_VERSION } from "../../lib/store/migrations.ts";
 const dir = mkdtempSync(join(tmpdir(), "cxfr-journal-"));
 let n = 0;
 const freshPath = () => join(dir, `j${++n}.db`);
+const A = [{ name: "a", key: "127.0.0.1:5347" }];
+const B = [{ name: "b", key: "127.0.0.2:5347" }];
 const spec = { kind: "drain" as const, to: ["b"] };
 const summary = (id: string) => ({ job: id, kind: "drain", targeted: 3, moved: 1, kicked: 1, failed: 0, skipped: 0, remaining: 1, elapsed_ms: 1234 });
 const snap = (jid: string, state: SessionSnapshot["state"], extra: Partial<SessionSnapshot> = {}): SessionSnapshot => ({ jid, bare: jid.split("/")[0] as string, target: "b", state, methodIndex: 0, methods: ["cxfr"], ...extra });
@@ -54,42 +56,42 @@ describe("Journal (SQLite)", () => {
 
   it("records a job, its counts and state; a final state releases its nodes", () => {
     const journal = Journal.open(freshPath());
-    const job = journal.createJob({ kind: "drain", nodes: ["a"], spec, holder: "cli" });
+    const job = journal.createJob({ kind: "drain", nodes: A, spec, holder: "cli" });
     expect(job).to.include({ state: "planned", kind: "drain" });
     expect(job.holder).to.include({ pid: process.pid, kind: "cli" });
     journal.job(job.id, "running", summary(job.id));
-    expect(() => journal.createJob({ kind: "drain", nodes: ["a"], spec, holder: "cli" })).to.throw(ConflictError, new RegExp(`node a is held by job ${job.id}`));
+    expect(() => journal.createJob({ kind: "drain", nodes: A, spec, holder: "cli" })).to.throw(ConflictError, new RegExp(`node a \\(127\\.0\\.0\\.1:5347\\) is held by job ${job.id}`));
     journal.job(job.id, "done", summary(job.id));
     const done = journal.get(job.id);
     expect(done?.state).to.equal("done");
     expect(done?.summary).to.deep.equal(summary(job.id));
     expect(done?.finishedAt).to.be.a("number");
-    expect(journal.createJob({ kind: "drain", nodes: ["a"], spec, holder: "cli" }).state).to.equal("planned");
+    expect(journal.createJob({ kind: "drain", nodes: A, spec, holder: "cli" }).state).to.equal("planned");
     expect(journal.list().map((j) => j.id)).to.include(job.id);
     journal.close();
   });
 
   it("jobs on different nodes run side by side", () => {
     const journal = Journal.open(freshPath());
-    journal.createJob({ kind: "drain", nodes: ["a"], spec, holder: "cli" });
-    expect(() => journal.createJob({ kind: "drain", nodes: ["b"], spec, holder: "cli" })).not.to.throw();
+    journal.createJob({ kind: "drain", nodes: A, spec, holder: "cli" });
+    expect(() => journal.createJob({ kind: "drain", nodes: B, spec, holder: "cli" })).not.to.throw();
     journal.close();
   });
 
   it("a holder killed with kill -9 does not hold the node: its job is marked interrupted", async () => {
     const path = freshPath();
     const journal = Journal.open(path);
-    const job = journal.createJob({ kind: "drain", nodes: ["a"], spec, holder: "cli" });
+    const job = journal.createJob({ kind: "drain", nodes: A, spec, holder: "cli" });
     const child = spawn("sleep", ["60"], { stdio: "ignore" });
     const pid = child.pid as number;
     const db = new Database(path);
     db.prepare("UPDATE jobs SET holder_pid = ?, holder_start = ? WHERE id = ?").run(pid, processStart(pid), job.id);
     db.close();
-    expect(() => journal.createJob({ kind: "drain", nodes: ["a"], spec, holder: "cli" })).to.throw(ConflictError);
+    expect(() => journal.createJob({ kind: "drain", nodes: A, spec, holder: "cli" })).to.throw(ConflictError);
     const exited = new Promise((resolve) => child.on("exit", resolve));
     process.kill(pid, "SIGKILL");
     await exited;
-    const next = journal.createJob({ kind: "drain", nodes: ["a"], spec, holder: "cli" });
+    const next = journal.createJob({ kind: "drain", nodes: A, spec, holder: "cli" });
     expect(next.id).not.to.equal(job.id);
     expect(journal.get(job.id)?.state).to.equal("interrupted");
     journal.close();
@@ -98,7 +100,7 @@ describe("Journal (SQLite)", () => {
   it("a holder PID reused by another process is not the holder", () => {
     const path = freshPath();
     const journal = Journal.open(path);
-    const job = journal.createJob({ kind: "drain", nodes: ["a"], spec, holder: "cli" });
+    const job = journal.createJob({ kind: "drain", nodes: A, spec, holder: "cli" });
     const db = new Database(path);
     db.prepare("UPDATE jobs SET holder_start = '1' WHERE id = ?").run(job.id);
     db.close();
@@ -109,21 +111,21 @@ describe("Journal (SQLite)", () => {
   it("cancel: a live holder sees cancelling at its next renewal; a dead holder's job is cancelled at once", () => {
     const path = freshPath();
     const journal = Journal.open(path);
-    const live = journal.createJob({ kind: "drain", nodes: ["a"], spec, holder: "cli" });
+    const live = journal.createJob({ kind: "drain", nodes: A, spec, holder: "cli" });
     expect(journal.cancel(live.id)).to.equal("cancelling");
     expect(journal.renew(live.id)).to.equal("cancelling");
-    const dead = journal.createJob({ kind: "drain", nodes: ["b"], spec, holder: "cli" });
+    const dead = journal.createJob({ kind: "drain", nodes: B, spec, holder: "cli" });
     const db = new Database(path);
     db.prepare("UPDATE jobs SET holder_start = '1' WHERE id = ?").run(dead.id);
     db.close();
     expect(journal.cancel(dead.id)).to.equal("cancelled");
-    expect(() => journal.createJob({ kind: "drain", nodes: ["b"], spec, holder: "cli" })).not.to.throw();
+    expect(() => journal.createJob({ kind: "drain", nodes: B, spec, holder: "cli" })).not.to.throw();
     journal.close();
   });
 
   it("keeps every session transition, the latest snapshot per session, and a new login as a new row", () => {
     const journal = Journal.open(freshPath());
-    const { id } = journal.createJob({ kind: "drain", nodes: ["a"], spec, holder: "cli" });
+    const { id } = journal.createJob({ kind: "drain", nodes: A, spec, holder: "cli" });
     journal.session(id, snap("u1@x/r", "queued"));
     journal.session(id, snap("u1@x/r", "applying"));
     journal.session(id, snap("u1@x/r", "sent", { sentAt: 10, reply: "acked" }));
@@ -150,7 +152,7 @@ describe("Journal (SQLite)", () => {
     Journal.open(path).close();
     const script = `import { Journal } from ${JSON.stringify(new URL("../../lib/store/journal.ts", import.meta.url).pathname)};
       const j = Journal.open(${JSON.stringify(path)});
-      try { j.createJob({ kind: "drain", nodes: ["a"], spec: { kind: "drain", to: ["b"] }, holder: "cli" }); console.log("got"); setTimeout(() => {}, 1500); }
+      try { j.createJob({ kind: "drain", nodes: [{ name: "a", key: "127.0.0.1:5347" }], spec: { kind: "drain", to: ["b"] }, holder: "cli" }); console.log("got"); setTimeout(() => {}, 1500); }
       catch (e) { console.log(e.code); }`;
     const run = () =>
       new Promise<string>((resolve) => {

@@ -74,12 +74,15 @@ export const SCHEMA_VERSION = MIGRATIONS.at(-1)?.version ?? 0;
 
 /** Brings the database to SCHEMA_VERSION; refuses a journal written by a newer cxfr. */
 export function migrate(db: Database, path: string): void {
-  const current = db.pragma("user_version", { simple: true }) as number;
-  if (current > SCHEMA_VERSION) throw new JournalError(`journal ${path} has schema version ${current}, newer than this cxfr knows (${SCHEMA_VERSION}): upgrade cxfr`);
-  const pending = MIGRATIONS.filter((m) => m.version > current);
-  if (pending.length === 0) return;
+  const pending = () => {
+    const current = db.pragma("user_version", { simple: true }) as number;
+    if (current > SCHEMA_VERSION) throw new JournalError(`journal ${path} has schema version ${current}, newer than this cxfr knows (${SCHEMA_VERSION}): upgrade cxfr`);
+    return MIGRATIONS.filter((m) => m.version > current);
+  };
+  if (pending().length === 0) return;
+  // read the version again under the write lock: two processes opening a new journal at once migrate it once
   db.transaction(() => {
-    for (const step of pending) {
+    for (const step of pending()) {
       db.exec(step.sql);
       db.pragma(`user_version = ${step.version}`);
     }

@@ -28,7 +28,7 @@ export function sessionView(s: SessionRow): Record<string, unknown> {
 /** `cxfr jobs` lists jobs, newest first; `cxfr jobs ID` shows one with its per-session outcomes. */
 export async function jobsCommand(ctx: CommandContext, id: string | undefined): Promise<number> {
   const { jobs, sessions } = await readJobs(ctx, id);
-  if (ctx.out.machine) {
+  if (ctx.out.options.json) {
     for (const s of sessions) ctx.out.event(s);
     for (const j of jobs) ctx.out.event(j);
     return ExitCode.ok;
@@ -82,7 +82,7 @@ export async function cancelCommand(ctx: CommandContext, id: string): Promise<nu
       journal.close();
     }
   }
-  if (ctx.out.machine) ctx.out.event({ job: id, state });
+  if (ctx.out.options.json) ctx.out.event({ job: id, state });
   else ctx.out.line(`job ${id}: ${state}`);
   return ExitCode.ok;
 }
@@ -92,6 +92,7 @@ export async function resumeCommand(ctx: CommandContext, id: string): Promise<nu
   const api = ctx.api();
   if (!api) return resumeJobHere(ctx, id);
   const job = (await (await callApi(api, "POST", `v1/jobs/${encodeURIComponent(id)}/resume`)).json()) as { id: string; state: string };
-  ctx.out.line(`job ${job.id}: ${job.state}`);
+  if (ctx.out.options.json) ctx.out.event({ job: job.id, state: job.state });
+  else ctx.out.line(`job ${job.id}: ${job.state}`);
   return ExitCode.ok;
 }

@@ -77,8 +77,12 @@ export async function runJobViaApi(out: Output, api: ApiEndpoint, spec: JobSpec)
       view.onEvent(event as JobEvent);
       if (event.event === "summary") summary = event as unknown as JobSummary;
     }
-    const job = (await (await callApi(api, "GET", `v1/jobs/${encodeURIComponent(accepted.id)}`)).json()) as JobSummary & { state: string; error?: string };
-    if (job.state === "failed") throw new ApiError("job_failed", job.error ?? `job ${accepted.id} failed`);
+    const job = (await (await callApi(api, "GET", `v1/jobs/${encodeURIComponent(accepted.id)}`)).json()) as JobSummary & { state: string; error?: string | { code: string; message: string } };
+    if (job.state === "failed") {
+      // the daemon knows the error's code while it remembers the job; the journal keeps its message
+      const error = typeof job.error === "object" ? job.error : { code: "job_failed", message: job.error ?? `job ${accepted.id} failed` };
+      throw new ApiError(error.code, error.message);
+    }
     const { state: _state, error: _error, ...counts } = job;
     return view.finish(summary ?? counts, interruptedHere || job.state === "cancelled" || job.state === "interrupted");
   } finally {

@@ -34,11 +34,11 @@ export async function runJobCommand(ctx: CommandContext, spec: JobSpec): Promise
 
 /** `cxfr jobs resume ID`: takes over a job whose process died and continues it from its journaled sessions. */
 export async function resumeJobHere(ctx: CommandContext, id: string): Promise<number> {
-  const config = ctx.config();
-  const journal = Journal.open(config.journal);
+  const journal = Journal.open(ctx.journalPath());
   try {
     const record = journal.get(id);
     if (!record) throw new NotFoundError("ID", `no job ${id} in ${journal.path}`);
+    const config = ctx.config();
     const node = ctx.selectNode(config, record.nodes[0]);
     const job = prepareJob(config, node, record.spec, "body");
     journal.takeOver(id, "cli");

@@ -67,11 +67,11 @@ describe("ops/cron/weekly-restart.sh as written, against two real Prosody nodes,
     await watcher;
 
     expect(restartedAt, output).to.be.greaterThan(0);
-    expect(output).to.match(/draining a to b[\s\S]*drain a j-[0-9a-f]{8}: targeted 4, moved 2, kicked 2, failed 0, skipped 0, remaining 0[\s\S]*restarting a[\s\S]*a is back; rebalancing/);
+    expect(output, output).to.match(/draining a to b[\s\S]*drain j-[0-9a-f]{8}: targeted 4, moved 2, kicked 2, failed 0, skipped 0, remaining 0[\s\S]*restarting a[\s\S]*a is back; rebalancing/);
     expect(output.includes("\u001b["), "plain lines, no control codes").to.equal(false);
     for (const m of fleet) expect(m.packets, m.jid).to.equal(1);
-    const rebalance = await runCli(["rebalance", "--help"]);
-    if (rebalance.code === 0) {
+    const help = await runCli(["--help"]);
+    if (/^\s+rebalance\b/m.test(help.stdout)) {
       expect(code, output).to.equal(0);
     } else {
       // `rebalance` is not in this build yet: the script stops with its exit code

@@ -147,6 +147,10 @@ describe("cxfr serve: the daemon and its HTTP API against real Prosody", functio
       expect(accepted.status).to.equal(202);
       const id = String(accepted.json.id);
       expect(id).to.match(/^j-[0-9a-f]{8}$/);
+      const second = await daemon.request("POST", "/v1/jobs", { kind: "drain", to: [b.c2sAddress] });
+      expect(second.status).to.equal(409);
+      expect(second.json.error).to.include({ code: "conflict" });
+      expect(String((second.json.error as { message: string }).message)).to.match(new RegExp(`^node default \\(127\\.0\\.0\\.1:\\d+\\) is held by job ${id} `));
       const events = await daemon.events(id);
       const summary = events.at(-1);
       expect(summary?.event).to.equal("summary");
@@ -269,6 +273,25 @@ describe("cxfr serve: the daemon and its HTTP API against real Prosody", functio
     const cancelled = await runCli(["cancel", firstJob], env);
     expect(cancelled.code).to.equal(0);
     expect(cancelled.stdout.trim()).to.equal(`job ${firstJob}: interrupted`);
+  });
+
+  it("cxfr cancel stops a running one-shot job: it ends cancelled, exit 130, its node free again", async () => {
+    fleet = await startFleet({ on: a, reconnectTo: [b], handlers: 0, plain: 2, firstUser: takeUsers(2) });
+    const env = journalEnv("cancel-live.db");
+    const run = startCli(["drain", "--to", b.c2sAddress, "--grace", "15s", "--fallback", "none", "--json"], env);
+    let cancelled: Promise<{ stdout: string; code: number | null }> | undefined;
+    run.onLine((line) => {
+      if (!cancelled && line.includes('"event":"sent"')) cancelled = runCli(["cancel", String((JSON.parse(line) as { job: string }).job)], env);
+    });
+    const result = await run.done;
+    const cancel = await cancelled;
+    expect(cancel?.code).to.equal(0);
+    expect(cancel?.stdout).to.match(/: cancelling$/m);
+    expect(result.code, result.stderr).to.equal(130);
+    const id = String(result.events.at(-1)?.job);
+    const shown = await runCli(["jobs", id, "--json"], env);
+    expect(shown.events.at(-1)).to.include({ job: id, state: "cancelled", targeted: 2, remaining: 2 });
+    for (const m of fleet) expect(m.packets, m.jid).to.equal(1);
   });
 
   it("cancel releases the hold of a job whose process died", async () => {

@@ -3,7 +3,7 @@ import { NotFoundError } from "../errors.ts";
 import { parseJobBody } from "../jobs/job-schema.ts";
 import type { JobEvent } from "../jobs/runner.ts";
 import type { Secret } from "../secret.ts";
-import { jobView, sessionView } from "../cli/commands/jobs.ts";
+import { jobView, sessionView } from "../store/views.ts";
 import { bearerAuth } from "./auth.ts";
 import type { Daemon } from "./daemon.ts";
 import { errorHandler } from "./errors.ts";

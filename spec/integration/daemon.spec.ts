@@ -98,6 +98,9 @@ describe("cxfr serve: the daemon and its HTTP API against real Prosody", functio
       }
       expect(daemon.output()).not.to.include(daemon.token);
       expect(daemon.output()).not.to.include(a.secret);
+      const lines = daemon.output().trim().split("\n");
+      for (const line of lines) expect((JSON.parse(line) as { level: number }).level, line).to.be.a("number");
+      expect(lines.some((l) => l.includes('"status":401'))).to.equal(true);
     });
 
     it("a bad body is 400 naming the field, and nothing is sent", async () => {
@@ -157,6 +160,11 @@ describe("cxfr serve: the daemon and its HTTP API against real Prosody", functio
       expect(summary).to.include({ job: id, kind: "drain", targeted: 8, moved: 4, kicked: 4, failed: 0, remaining: 0 });
       for (const e of events) expect(e.job).to.equal(id);
 
+      const sse = await fetch(`${daemon.url}/v1/jobs/${id}/events`, { headers: { authorization: `Bearer ${daemon.token}`, accept: "text/event-stream" } });
+      expect(sse.headers.get("content-type")).to.match(/^text\/event-stream/);
+      const frames = (await sse.text()).trim().split("\n\n");
+      expect(frames).to.have.length(events.length);
+      expect(frames.at(-1)).to.equal(`event: summary\ndata: ${JSON.stringify(summary)}`);
       const job = await daemon.request("GET", `/v1/jobs/${id}`);
       expect(job.status).to.equal(200);
       expect(job.json).to.include({ job: id, state: "done", targeted: 8, moved: 4, kicked: 4, failed: 0, skipped: 0, remaining: 0 });

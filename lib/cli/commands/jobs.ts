@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { ExitCode, NotFoundError } from "../../errors.ts";
 import { jobView, sessionView } from "../../store/views.ts";
 import { Journal } from "../../store/journal.ts";
@@ -11,6 +12,10 @@ export async function jobsCommand(ctx: CommandContext, id: string | undefined): 
   if (ctx.out.options.json) {
     for (const s of sessions) ctx.out.event(s);
     for (const j of jobs) ctx.out.event(j);
+    return ExitCode.ok;
+  }
+  if (id === undefined && jobs.length === 0) {
+    ctx.out.line("no jobs");
     return ExitCode.ok;
   }
   if (id === undefined) {
@@ -36,6 +41,11 @@ async function readJobs(ctx: CommandContext, id: string | undefined): Promise<{ 
     const one = (await (await callApi(api, "GET", `v1/jobs/${encodeURIComponent(id)}?sessions=1`)).json()) as Record<string, unknown> & { sessions?: Array<Record<string, unknown>> };
     const { sessions = [], ...job } = one;
     return { jobs: [job], sessions };
+  }
+  // reading must not leave an empty journal behind where none was
+  if (!existsSync(ctx.journalPath())) {
+    if (id === undefined) return { jobs: [], sessions: [] };
+    throw new NotFoundError("ID", `no job ${id}: there is no journal at ${ctx.journalPath()}`);
   }
   const journal = Journal.open(ctx.journalPath());
   try {

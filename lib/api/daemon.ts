@@ -17,6 +17,8 @@ const RENEW_MS = 2000;
 /** Finished jobs whose events stay in memory for late followers. */
 const KEEP_FINISHED = 100;
 const RETRY_OPEN_MS = 5000;
+/** How often the sessions-per-node gauge is refreshed between jobs (jobs update it at every scan). */
+const COUNT_SESSIONS_MS = 30_000;
 
 export class ShuttingDownError extends CxfrError {
   constructor() {
@@ -50,6 +52,7 @@ export class Daemon {
   private closing = false;
   private stopped = false;
   private readonly renewal: NodeJS.Timeout;
+  private readonly counting: NodeJS.Timeout;
 
   constructor(
     readonly config: Config,
@@ -58,11 +61,13 @@ export class Daemon {
     readonly metrics: Metrics,
   ) {
     this.renewal = setInterval(() => this.renewAll(), RENEW_MS);
+    this.counting = setInterval(() => void this.countSessions(), COUNT_SESSIONS_MS);
   }
 
   /** Opens every node's connections; a node that cannot be reached yet is retried in the background. */
   async start(): Promise<void> {
     await Promise.all(this.config.nodes.map((node) => this.open(node)));
+    await this.countSessions();
   }
 
   nodeStates(): Record<string, string> {
@@ -80,9 +85,9 @@ export class Daemon {
     const rows: Array<{ node: string } & LiveSession> = [];
     for (const node of nodes) {
       const session = this.session(node.name);
-      const listed = await session.admin.listSessions({ details: true });
+      const listed = (await session.admin.listSessions({ details: true })).filter((s) => !session.isOwnSession(s));
       this.metrics.sessionCount(node.name, listed.length);
-      for (const s of listed) if (!session.isOwnSession(s)) rows.push({ node: node.name, ...s });
+      for (const s of listed) rows.push({ node: node.name, ...s });
     }
     return rows;
   }
@@ -158,6 +163,7 @@ export class Daemon {
     await Promise.all([...this.jobs.values()].map((j) => j.done));
     this.stopped = true;
     clearInterval(this.renewal);
+    clearInterval(this.counting);
     await Promise.all([...this.sessions.values()].map((s) => s.close()));
     this.journal.close();
   }
@@ -253,6 +259,17 @@ export class Daemon {
         this.log.error({ job: job.id, err: (err as Error).message }, "journal renewal failed");
       }
     }
+  }
+
+  /** Sessions per node for /metrics; a node that cannot be listed now keeps its last count. */
+  private async countSessions(): Promise<void> {
+    await Promise.all(
+      [...this.sessions.entries()].map(async ([name, session]) => {
+        if (session.link.state !== "online") return;
+        const listed = await session.admin.listSessions().catch(() => undefined);
+        if (listed) this.metrics.sessionCount(name, listed.filter((s) => !session.isOwnSession(s)).length);
+      }),
+    );
   }
 
   private forgetOldJobs(): void {

@@ -143,6 +143,8 @@ describe("cxfr serve: the daemon and its HTTP API against real Prosody", functio
 
     it("drains through the API like the CLI: 202 with an id, events to the summary, A empty, metrics equal to the summary", async () => {
       fleet = await startFleet({ on: a, reconnectTo: [b], handlers: 4, plain: 4, trusted: [a.component], firstUser: takeUsers(8) });
+      const before = parsePrometheus((await daemon.request("GET", "/metrics")).text);
+      expect(before.get('cxfr_sessions{node="default"}')).to.be.a("number");
       const sessions = await daemon.request("GET", "/v1/sessions");
       expect((sessions.json.sessions as Array<{ jid: string }>).map((s) => s.jid).sort()).to.deep.equal(fleet.map((m) => m.jid).sort());
 
@@ -188,6 +190,20 @@ describe("cxfr serve: the daemon and its HTTP API against real Prosody", functio
       const listed = await runCli(["jobs", id, "--json"], { PATH: process.env.PATH, CXFR_API: daemon.url, CXFR_API_TOKEN: daemon.token });
       expect(listed.code, listed.stderr).to.equal(0);
       expect(listed.events.at(-1)).to.include({ job: id, state: "done", moved: 4, kicked: 4 });
+    });
+
+    it("POST /v1/transfers moves the named sessions only", async () => {
+      fleet = await startFleet({ on: a, reconnectTo: [b], handlers: 2, plain: 0, trusted: [a.component], firstUser: takeUsers(2) });
+      const [moving, staying] = fleet as [FleetMember, FleetMember];
+      const accepted = await daemon.request("POST", "/v1/transfers", { jids: [moving.jid], to: [b.c2sAddress], grace: "5s", from: "component" });
+      expect(accepted.status, accepted.text).to.equal(202);
+      const events = await daemon.events(String(accepted.json.id));
+      expect(events.at(-1)).to.include({ event: "summary", kind: "transfer", targeted: 1, moved: 1 });
+      expect(events.some((e) => e.event === "acked" && e.jid === moving.jid)).to.equal(true);
+      expect(moving.port()).to.equal(b.c2sPort);
+      expect(staying.packets).to.equal(0);
+      const samples = parsePrometheus((await daemon.request("GET", "/metrics")).text);
+      expect(samples.get('cxfr_packet_round_trip_seconds_count{node="default",reply="acked"}')).to.equal(1);
     });
 
     it("the CLI with --api gives the same summary and exit code as a direct run", async () => {

@@ -379,3 +379,37 @@ describe("cxfr serve: the daemon and its HTTP API against real Prosody", functio
     await daemon.stop();
   });
 });
+
+describe("cxfr serve against real ejabberd", function () {
+  this.timeout(120_000);
+  let a: LabServer;
+  let b: LabServer;
+  let fleet: FleetMember[] = [];
+
+  before(async () => {
+    const users = fleetUsers(6);
+    [a, b] = await Promise.all([startServer({ kind: "ejabberd", name: "daemon-ej-a", users }), startServer({ kind: "ejabberd", name: "daemon-ej-b", users })]);
+    fleet = await startFleet({ on: a, reconnectTo: [b], handlers: 3, plain: 3, trusted: [a.component] });
+  });
+  after(async () => {
+    await stopAllDaemons();
+    await stopFleet(fleet);
+    await Promise.all([a?.stop(), b?.stop()]);
+  });
+
+  it("drains through the API: handler clients move, plain clients are kicked, metrics equal the summary", async () => {
+    const daemon = await startDaemon(nodeEnv(a, { CXFR_JOURNAL: join(mkdtempSync(join(tmpdir(), "cxfr-daemon-ej-")), "cxfr.db") }));
+    const accepted = await daemon.request("POST", "/v1/jobs", { kind: "drain", to: [b.c2sAddress], grace: "2s", rate: 100 });
+    expect(accepted.status, accepted.text).to.equal(202);
+    const summary = (await daemon.events(String(accepted.json.id))).at(-1);
+    expect(summary).to.include({ event: "summary", targeted: 6, moved: 3, kicked: 3, failed: 0, remaining: 0 });
+    expect(((await daemon.request("GET", "/v1/sessions")).json.sessions as unknown[]).length).to.equal(0);
+    const samples = parsePrometheus((await daemon.request("GET", "/metrics")).text);
+    for (const outcome of ["moved", "kicked", "failed", "skipped", "remaining"] as const) {
+      expect(sumOf(samples, "cxfr_transfers_total", `outcome="${outcome}"`), outcome).to.equal(Number(summary?.[outcome]));
+    }
+    await until("plain clients back on B", () => fleet.every((m) => m.port() === b.c2sPort));
+    for (const m of fleet) expect(m.packets, m.jid).to.equal(1);
+    expect(await daemon.stop()).to.equal(0);
+  });
+});

@@ -123,6 +123,28 @@ describe("Journal (SQLite)", () => {
     journal.close();
   });
 
+  it("resume: takes over a job whose holder died, keeps its sessions, refuses one still running", () => {
+    const path = freshPath();
+    const journal = Journal.open(path);
+    const job = journal.createJob({ kind: "drain", nodes: A, spec, holder: "cli" });
+    journal.session(job.id, snap("u1@x/r", "moved", { movedBy: "cxfr" }));
+    journal.session(job.id, snap("u2@x/r", "applying"));
+    expect(() => journal.takeOver(job.id, "daemon")).not.to.throw(); // the same process may take its own job
+    const db = new Database(path);
+    db.prepare("UPDATE jobs SET holder_pid = 1, holder_start = '1' WHERE id = ?").run(job.id);
+    db.close();
+    expect(journal.orphans().map((j) => j.id)).to.deep.equal([job.id]);
+    const taken = journal.takeOver(job.id, "daemon");
+    expect(taken).to.include({ state: "running" });
+    expect(taken.holder).to.include({ pid: process.pid, kind: "daemon" });
+    expect(journal.orphans()).to.deep.equal([]);
+    expect(journal.snapshots(job.id).map((s) => `${s.jid} ${s.state}`)).to.deep.equal(["u1@x/r moved", "u2@x/r applying"]);
+    expect(() => journal.createJob({ kind: "drain", nodes: A, spec, holder: "cli" })).to.throw(ConflictError);
+    journal.job(job.id, "done", summary(job.id));
+    expect(() => journal.takeOver(job.id, "daemon")).to.throw(ConflictError, /is done/);
+    journal.close();
+  });
+
   it("keeps every session transition, the latest snapshot per session, and a new login as a new row", () => {
     const journal = Journal.open(freshPath());
     const { id } = journal.createJob({ kind: "drain", nodes: A, spec, holder: "cli" });

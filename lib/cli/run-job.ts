@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Config, NodeConfig } from "../config.ts";
-import { ConnectError, NotFoundError } from "../errors.ts";
+import { NotFoundError } from "../errors.ts";
 import type { JobSpec } from "../jobs/job-schema.ts";
 import { noJournal, type JobState, type SessionSnapshot } from "../jobs/journal-port.ts";
 import { assertSessionsOnline, assertTargetsReachable, prepareJob, runPreparedJob, type PreparedJob } from "../jobs/launch.ts";
@@ -66,12 +66,7 @@ async function runHere(ctx: CommandContext, config: Config, node: NodeConfig, jo
     : undefined;
   const view = presentJob(ctx.out, Boolean(job.spec.dryRun));
   try {
-    const session = await openNode(config, node).catch((err: unknown) => {
-      if (err instanceof ConnectError && err.code === "conflict") {
-        throw new ConnectError(`${err.message}; a running cxfr serve holds that connection: run this command through it with --api URL (or CXFR_API)`, "conflict");
-      }
-      throw err;
-    });
+    const session = await openNode(config, node);
     try {
       await assertSessionsOnline(job, session, "flag");
       journal?.job(id, "running", emptySummary(id, job.spec.kind));

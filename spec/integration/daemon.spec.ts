@@ -234,12 +234,17 @@ describe("cxfr serve: the daemon and its HTTP API against real Prosody", functio
       expect(noToken.code).to.equal(3);
     });
 
-    it("a direct run while the daemon holds the component connection says to use --api", async () => {
+    it("a direct run while the daemon holds the component connection says to use --api; with --api it works", async () => {
       fleet = await startFleet({ on: a, reconnectTo: [b], handlers: 1, plain: 0, trusted: [a.component], firstUser: takeUsers(1) });
       const direct = await runCli(["drain", "--to", b.c2sAddress], journalEnv("conflict.db"));
-      expect(direct.code).to.not.equal(0);
-      expect(direct.stderr).to.match(/--api/);
+      expect(direct.code).to.equal(3);
+      expect(direct.stderr.trim()).to.match(/\(conflict\); if cxfr serve runs, go through it with --api URL \(or CXFR_API\)$/);
       expect(fleet[0]?.packets).to.equal(0);
+      const listing = await runCli(["sessions"], journalEnv("conflict.db"));
+      expect(listing.stderr).to.match(/--api/);
+      const viaApi = await runCli(["sessions", "--json"], { PATH: process.env.PATH, CXFR_API: daemon.url, CXFR_API_TOKEN: daemon.token });
+      expect(viaApi.code, viaApi.stderr).to.equal(0);
+      expect(viaApi.events).to.deep.equal([{ node: "default", jid: fleet[0]?.jid, ip: "127.0.0.1", show: "available", priority: 0 }]);
     });
 
     it("DELETE cancels a running job; SIGTERM stops the daemon cleanly (exit 0, journal checkpointed)", async () => {

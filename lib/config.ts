@@ -6,6 +6,7 @@ import { parseHostPort, type HostPort } from "./xmpp/address.ts";
 import { parseJid } from "./xmpp/jid.ts";
 import { parseDuration, parsePositiveInt } from "./input.ts";
 import { validateEjabberdctlConfig, type EjabberdctlConfig } from "./servers/ejabberdctl.ts";
+import { PACING_FILE_KEYS } from "./jobs/job-defaults.ts";
 
 export type FromMode = "domain" | "component" | "auto";
 export type ServerKindSetting = "auto" | "prosody" | "ejabberd" | "generic";
@@ -89,7 +90,7 @@ export function loadConfig(sources: ConfigSources): Config {
   secretFiles = { strict: sources.strict ?? false, warnings: [] };
   const file = sources.file ? readConfigFile(sources.file) : {};
   knownKeys(file, ["domain", "from", "nodes", "clusters", "iq_timeout", "max_listing", "journal", "api", "pacing"], "");
-  if (file.pacing !== undefined) knownKeys(mapping(file.pacing, "pacing"), ["rate", "burst", "jitter", "max_in_flight", "wait", "grace", "deadline"], "pacing.");
+  if (file.pacing !== undefined) knownKeys(mapping(file.pacing, "pacing"), PACING_FILE_KEYS, "pacing.");
   if (file.api !== undefined) knownKeys(mapping(file.api, "api"), ["listen", "token_file"], "api.");
   const fileNodes = readNodeList(file);
 

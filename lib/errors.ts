@@ -107,3 +107,27 @@ export class FromDomainRefusedError extends CxfrError {
     super(`${server} does not let this component send from the users' domain (stream closed with invalid-from); to allow it, add to the server config: ${fix}`, ExitCode.connect, "from_domain_refused");
   }
 }
+
+/** The job journal cannot be opened, read or written: nothing is sent without it. */
+export class JournalError extends CxfrError {
+  constructor(message: string) {
+    super(message, ExitCode.usage, "journal");
+  }
+}
+
+/** A node is held by another running job (one job per node). Names that job. */
+export class ConflictError extends CxfrError {
+  constructor(
+    message: string,
+    readonly job: string,
+  ) {
+    super(message, ExitCode.usage, "conflict");
+  }
+}
+
+/** A job (or other record) named by the user does not exist. */
+export class NotFoundError extends CxfrError {
+  constructor(field: string, message: string) {
+    super(message, ExitCode.usage, "not_found", field);
+  }
+}

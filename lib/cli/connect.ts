@@ -1,5 +1,6 @@
 import type { Element } from "@xmpp/xml";
 import type { Config, NodeConfig } from "../config.ts";
+import { ConnectError } from "../errors.ts";
 import { AdminAccount, isAdminAccountSession } from "../link/admin-account.ts";
 import { Link } from "../link/link.ts";
 import { dialects } from "../servers/dialects.ts";
@@ -25,7 +26,11 @@ export interface NodeSession {
 /** Opens the component link (and the admin account, if configured) to one node and picks its dialect (configured, or detected). */
 export async function openNode(config: Config, node: NodeConfig): Promise<NodeSession> {
   const link = new Link({ server: node.server, component: node.component, secret: node.secret, iqTimeoutMs: config.iqTimeoutMs });
-  await link.start();
+  await link.start().catch((err: unknown) => {
+    // the server takes one connection per component domain: a running `cxfr serve` has it
+    if (err instanceof ConnectError && err.code === "conflict") throw new ConnectError(`${err.message}; if cxfr serve runs, go through it with --api URL (or CXFR_API)`, "conflict");
+    throw err;
+  });
   const account = node.admin ? new AdminAccount({ ...node.admin, iqTimeoutMs: config.iqTimeoutMs }) : undefined;
   const close = async () => {
     await Promise.all([link.stop(), account?.stop()]);

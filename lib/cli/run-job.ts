@@ -1,120 +1,102 @@
+import { randomBytes } from "node:crypto";
 import type { Config, NodeConfig } from "../config.ts";
-import { CxfrError, ExitCode, InputError } from "../errors.ts";
-import { restartedSince } from "../servers/uptime.ts";
-import { tcpReachable } from "../link/tcp.ts";
-import { formatHostPort } from "../xmpp/address.ts";
-import type { Target } from "../jobs/targets.ts";
-import { probeFromDomain } from "../link/from-probe.ts";
-import type { JobSummary } from "../jobs/outcomes.ts";
-import { TransferJob, type TransferJobOptions } from "../jobs/runner.ts";
-import { bareJid, sameJid } from "../xmpp/jid.ts";
-import type { NodeSession } from "./connect.ts";
+import { NotFoundError } from "../errors.ts";
+import type { JobSpec } from "../jobs/job-schema.ts";
+import { noJournal, type JobState, type SessionSnapshot } from "../jobs/journal-port.ts";
+import { assertSessionsOnline, assertTargetsReachable, prepareJob, runPreparedJob, type PreparedJob } from "../jobs/launch.ts";
+import { nodeRef } from "../jobs/hold-key.ts";
+import { Journal } from "../store/journal.ts";
+import { runJobViaApi } from "./api-client.ts";
 import { openScope, requireNodeMap } from "./scopes.ts";
-import type { JobFlags, JobSettings } from "./job-options.ts";
-import type { Output } from "./output.ts";
-import { createProgress } from "./progress.ts";
+import { presentJob } from "./job-output.ts";
+import type { CommandContext } from "./program.ts";
 
-export interface JobRequest {
-  kind: TransferJobOptions["kind"];
-  flags: JobFlags;
-  settings: JobSettings;
-  /** Which listed sessions the job takes on, besides exclusions. */
-  selects: TransferJobOptions["selects"];
-  follow: boolean;
-  /** Checked against the first listing before anything is sent (e.g. `transfer` needs its JIDs online). */
-  validate?: (session: NodeSession) => Promise<void>;
-  /** Node-scoped (drain): on a cluster member, only the sessions the node map puts on it; refused without a node map. */
-  scoped?: boolean;
+/** How often a running job renews its hold and looks for `cxfr cancel`. */
+const RENEW_MS = 2000;
+
+/** Runs one job command: through the daemon with --api / CXFR_API, else here, journaled. Returns the exit code. */
+export async function runJobCommand(ctx: CommandContext, spec: JobSpec): Promise<number> {
+  const api = ctx.api();
+  if (api) return runJobViaApi(ctx.out, api, spec);
+  const config = ctx.config();
+  const node = ctx.selectNode(config, undefined);
+  const job = prepareJob(config, node, { ...spec, node: node.name }, "flag");
+  // a drain on a cluster member needs the node map: every member lists every session of the cluster
+  if (spec.kind === "drain") requireNodeMap(config, node);
+  await assertTargetsReachable(job, "flag");
+  if (spec.dryRun) return runHere(ctx, config, node, job, undefined);
+  // the journal comes first: without it nothing is sent
+  const journal = Journal.open(config.journal);
+  try {
+    return await runHere(ctx, config, node, job, journal);
+  } finally {
+    journal.close();
+  }
 }
 
-/** Opens the node, runs one transfer job with output and signal handling, and returns the exit code. */
-export async function runJobCommand(out: Output, config: Config, node: NodeConfig, request: JobRequest): Promise<number> {
-  const self = node.public && request.settings.targets.find((t) => formatHostPort(t.address) === formatHostPort(node.public as Target["address"]));
-  if (self) throw new InputError("--to", `${self.label} is node ${node.name} itself`);
-  if (request.scoped) requireNodeMap(config, node);
-  if (request.flags.targetCheck !== false) await assertTargetsReachable(request.settings.targets);
-  const scope = await openScope(config, node.cluster ? config.nodes.filter((n) => n.cluster === node.cluster) : [node], Boolean(request.scoped));
-  const session = scope.session;
-  const source = request.scoped && node.cluster ? async () => (await scope.locate()).filter((l) => l.node === node.name).map((l) => l.session) : undefined;
+/** `cxfr jobs resume ID`: takes over a job whose process died and continues it from its journaled sessions. */
+export async function resumeJobHere(ctx: CommandContext, id: string): Promise<number> {
+  const journal = Journal.open(ctx.journalPath());
+  try {
+    const record = journal.get(id);
+    if (!record) throw new NotFoundError("ID", `no job ${id} in ${journal.path}`);
+    const config = ctx.config();
+    const node = ctx.selectNode(config, record.nodes[0]);
+    const job = prepareJob(config, node, record.spec, "body");
+    journal.takeOver(id, "cli");
+    return await runHere(ctx, config, node, job, journal, { id, resume: journal.snapshots(id) });
+  } finally {
+    journal.close();
+  }
+}
+
+async function runHere(ctx: CommandContext, config: Config, node: NodeConfig, job: PreparedJob, journal: Journal | undefined, resumed?: { id: string; resume: SessionSnapshot[] }): Promise<number> {
+  const id = resumed?.id ?? (journal ? journal.createJob({ kind: job.spec.kind, nodes: [nodeRef(node)], spec: job.spec, holder: "cli" }).id : `j-${randomBytes(4).toString("hex")}`);
   const controller = new AbortController();
-  const onSignal = () => controller.abort();
+  let final: JobState = "done";
+  const stop = (state: JobState) => () => {
+    final = state;
+    controller.abort();
+  };
+  const onSignal = stop("interrupted");
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
-  const progress = !out.options.json && out.options.tty && !out.options.quiet ? createProgress() : undefined;
+  const renewal = journal
+    ? setInterval(() => {
+        if (journal.renew(id) === "cancelling" && !controller.signal.aborted) stop("cancelled")();
+      }, RENEW_MS)
+    : undefined;
+  const view = presentJob(ctx.out, Boolean(job.spec.dryRun));
   try {
-    await request.validate?.(session);
-    const mode = request.flags.from ?? config.from;
-    const from = await resolveFrom(mode, config.domain, session);
-    const own = node.admin ? bareJid(node.admin.jid) : undefined;
-    const job = new TransferJob({
-      kind: request.kind,
-      node: node.name,
-      link: session.link,
-      admin: session.admin,
-      // the signal ends a wait for a link that is down (Ctrl-C while the server is unreachable)
-      ready: (timeoutMs) => session.ready(timeoutMs, controller.signal),
-      domain: config.domain,
-      ...(request.flags.domain !== undefined ? { packetDomain: request.flags.domain } : {}),
-      from,
-      fromFallback: mode === "auto",
-      restartedSince: (wallMs) => restartedSince((iq) => session.link.request(iq), config.domain, wallMs),
-      targets: request.settings.targets,
-      // On a cluster member the account's sessions are cluster-wide: only the node map tells that one left this member.
-      ...(source ? { source } : { isGone: (s: { bare: string; resource: string }) => session.admin.isGone(s) }),
-      selects: (s) => !(own !== undefined && sameJid(s.bare, own)) && !request.settings.excluded(s) && request.selects(s),
-      pacing: request.settings.pacing,
-      waitMs: request.settings.waitMs,
-      graceMs: request.settings.graceMs,
-      ...(request.settings.deadlineMs !== undefined ? { deadlineMs: request.settings.deadlineMs } : {}),
-      fallback: request.settings.fallback,
-      sendPackets: request.settings.sendPackets,
-      follow: request.follow,
-      ...(request.flags.announce !== undefined ? { announce: request.flags.announce } : {}),
-      dryRun: Boolean(request.flags.dryRun),
-      signal: controller.signal,
-      onEvent: (event) => {
-        if (out.options.json) out.event(event);
-        else if (event.event === "planned") out.line(`${event.jid} -> ${event.target}`);
-        else progress?.update(event);
-      },
-    });
-    const summary = await job.run();
-    progress?.stop();
-    if (!out.options.json) printSummary(out, summary, Boolean(request.flags.dryRun));
-    if (summary.error) {
-      out.error(new CxfrError(summary.error.message, ExitCode.connect, summary.error.code));
-      return summary.error.code === "journal_failed" ? ExitCode.usage : ExitCode.connect;
+    const scoped = job.spec.kind === "drain";
+    const scope = await openScope(config, node.cluster ? config.nodes.filter((n) => n.cluster === node.cluster) : [node], scoped);
+    const session = scope.session;
+    // on a cluster member, the job sees only the sessions the node map puts on it
+    const source = scoped && node.cluster ? async () => (await scope.locate()).filter((l) => l.node === node.name).map((l) => l.session) : undefined;
+    try {
+      await assertSessionsOnline(job, session, "flag");
+      journal?.job(id, "running", emptySummary(id, job.spec.kind));
+      const summary = await runPreparedJob(config, session, job, { id, journal: journal ?? noJournal, signal: controller.signal, onEvent: view.onEvent, ...(source ? { source } : {}), ...(resumed ? { resume: resumed.resume } : {}) });
+      journal?.job(id, summary.error ? "failed" : controller.signal.aborted ? final : "done", summary);
+      return view.finish(summary, controller.signal.aborted);
+    } finally {
+      await session.close();
     }
-    if (controller.signal.aborted) return ExitCode.interrupted;
-    if (request.flags.dryRun) return ExitCode.ok;
-    return summary.failed === 0 && summary.remaining === 0 ? ExitCode.ok : ExitCode.incomplete;
+  } catch (err) {
+    try {
+      journal?.fail(id, (err as Error).message);
+    } catch {
+      // the journal itself failed: the first error is the one to report
+    }
+    throw err;
   } finally {
-    progress?.stop();
+    view.stop();
+    if (renewal) clearInterval(renewal);
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
-    await session.close();
   }
 }
 
-/** Sending users to a node that does not answer would cut them off: refuse before touching anyone. */
-export async function assertTargetsReachable(targets: Target[]): Promise<void> {
-  const results = await Promise.all(targets.map((t) => tcpReachable(t.address, 3000, 5222)));
-  results.forEach((result, i) => {
-    const target = targets[i] as Target;
-    if (result !== true) throw new InputError("--to", `${formatHostPort(target.address)} is not reachable from here (${result}); pass --no-target-check if only clients can reach it`);
-  });
-}
-
-export async function resolveFrom(mode: string, domain: string, session: NodeSession): Promise<"domain" | "component"> {
-  if (mode === "domain" || mode === "component") return mode;
-  return (await probeFromDomain(session.link, domain)) === "allowed" ? "domain" : "component";
-}
-
-export function printSummary(out: Output, s: JobSummary, dryRun: boolean): void {
-  if (dryRun) {
-    out.line(`dry run: ${s.targeted} sessions would be transferred; nothing was sent`);
-    return;
-  }
-  const methods = Object.entries(s.by_method).map(([method, n]) => `${method} ${n}`).join(", ");
-  out.result(`${s.kind} ${s.job}: targeted ${s.targeted}, moved ${s.moved}, kicked ${s.kicked}, failed ${s.failed}, skipped ${s.skipped}, remaining ${s.remaining} in ${(s.elapsed_ms / 1000).toFixed(1)} s${methods ? ` (by method: ${methods})` : ""}`);
+function emptySummary(job: string, kind: string) {
+  return { job, kind, targeted: 0, moved: 0, kicked: 0, failed: 0, skipped: 0, remaining: 0, elapsed_ms: 0, by_method: {} };
 }

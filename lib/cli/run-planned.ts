@@ -10,7 +10,9 @@ import { bareJid, sameJid } from "../xmpp/jid.ts";
 import { readJobSettings, type JobFlags } from "./job-options.ts";
 import type { Output } from "./output.ts";
 import { createProgress } from "./progress.ts";
-import { assertTargetsReachable, printSummary, resolveFrom } from "./run-job.ts";
+import { assertReachable, resolveFrom } from "../jobs/launch.ts";
+import type { MethodName } from "../methods/method.ts";
+import { printSummary } from "./job-output.ts";
 import { openScopes, type LinkScope } from "./scopes.ts";
 
 export interface PlannedJobRequest {
@@ -54,7 +56,7 @@ export async function runPlannedJobs(out: Output, config: Config, request: Plann
       else out.line(`${request.kind}: ${Object.entries(note).map(([k, v]) => `${k} ${typeof v === "object" ? JSON.stringify(v) : String(v)}`).join(", ")}; ${plan.size} to move`);
     }
     const used = new Set([...plan.values()].map((m) => m.to));
-    if (!request.flags.dryRun && request.flags.targetCheck !== false) await assertTargetsReachable(targets.filter((t) => used.has(t.label)));
+    if (!request.flags.dryRun && request.flags.targetCheck !== false) await assertReachable(targets.filter((t) => used.has(t.label)));
 
     const onEvent = (event: JobEvent) => {
       if (event.event === "summary" && single === false) return; // one combined summary below
@@ -127,7 +129,8 @@ function combine(kind: string, summaries: JobSummary[]): JobSummary {
   for (const s of summaries) {
     for (const key of ["targeted", "moved", "kicked", "failed", "skipped", "remaining"] as const) total[key] += s[key];
     total.elapsed_ms = Math.max(total.elapsed_ms, s.elapsed_ms);
-    for (const [method, n] of Object.entries(s.by_method) as Array<[keyof JobSummary["by_method"], number]>) total.by_method[method] = (total.by_method[method] ?? 0) + n;
+    const byMethod = (total.by_method ??= {});
+    for (const [method, n] of Object.entries(s.by_method ?? {}) as Array<[MethodName, number]>) byMethod[method] = (byMethod[method] ?? 0) + n;
     if (s.error) total.error ??= s.error;
   }
   return total;

@@ -18,19 +18,20 @@ export interface JobSummary {
   remaining: number;
   elapsed_ms: number;
   /** Sessions moved or ended, per method that did it. */
-  by_method: Partial<Record<MethodName, number>>;
+  by_method?: Partial<Record<MethodName, number>>;
   /** Why the job stopped before its end (listing kept failing, link refused for good …); exit code 3. */
   error?: { code: string; message: string };
 }
 
 export function summarize(job: string, kind: string, records: Iterable<Pick<SessionSnapshot, "state" | "movedBy">>, elapsedMs: number): JobSummary {
-  const summary: JobSummary = { job, kind, targeted: 0, moved: 0, kicked: 0, failed: 0, skipped: 0, remaining: 0, elapsed_ms: Math.round(elapsedMs), by_method: {} };
+  const byMethod: NonNullable<JobSummary["by_method"]> = {};
+  const summary: JobSummary = { job, kind, targeted: 0, moved: 0, kicked: 0, failed: 0, skipped: 0, remaining: 0, elapsed_ms: Math.round(elapsedMs), by_method: byMethod };
   for (const record of records) {
     summary.targeted++;
     const state = record.state;
     if (state === "moved" || state === "kicked" || state === "failed" || state === "skipped") summary[state]++;
     else summary.remaining++;
-    if (record.movedBy) summary.by_method[record.movedBy] = (summary.by_method[record.movedBy] ?? 0) + 1;
+    if (record.movedBy) byMethod[record.movedBy] = (byMethod[record.movedBy] ?? 0) + 1;
   }
   return summary;
 }

@@ -2,6 +2,7 @@ import { ExitCode } from "../../errors.ts";
 import type { LiveSession } from "../../xmpp/admin.ts";
 import { bareJid, canonicalJid, parseJid } from "../../xmpp/jid.ts";
 import type { NodeConfig } from "../../config.ts";
+import { callApi, type ApiEndpoint } from "../api-client.ts";
 import { openNode } from "../connect.ts";
 import { groupByLink, requireNodeMap } from "../scopes.ts";
 import type { CommandContext } from "../program.ts";
@@ -9,6 +10,8 @@ import type { CommandContext } from "../program.ts";
 /** Live sessions of the node named by --node, or of every configured node. */
 export async function sessionsCommand(ctx: CommandContext, options: { user?: string }): Promise<number> {
   const filter = options.user !== undefined ? sessionFilter(options.user) : () => true;
+  const api = ctx.api();
+  if (api) return printSessions(ctx, await sessionsViaApi(api, ctx.nodeName, filter), undefined);
   const config = ctx.config();
   const nodes = ctx.nodesToShow(config);
   const rows: Array<{ node: string; session: LiveSession }> = [];
@@ -33,15 +36,33 @@ export async function sessionsCommand(ctx: CommandContext, options: { user?: str
       await opened.close();
     }
   }
+  return printSessions(ctx, rows, nodes.map((n) => n.name));
+}
+
+/** The daemon's view (`GET /v1/sessions`): it holds the component connections. */
+async function sessionsViaApi(api: ApiEndpoint, node: string | undefined, filter: (s: LiveSession) => boolean): Promise<Array<{ node: string; session: LiveSession }>> {
+  const response = await callApi(api, "GET", `v1/sessions${node !== undefined ? `?node=${encodeURIComponent(node)}` : ""}`);
+  const { sessions } = (await response.json()) as { sessions: Array<{ node: string; jid: string; ip: string | null; show: string | null; priority: number | null }> };
+  return sessions
+    .map((s) => {
+      const jid = parseJid(s.jid, "jid");
+      const session: LiveSession = { jid: s.jid, bare: bareJid(jid), resource: jid.resource ?? "", ...(s.ip !== null ? { ip: s.ip } : {}), ...(s.show !== null ? { show: s.show } : {}), ...(s.priority !== null ? { priority: s.priority } : {}) };
+      return { node: s.node, session };
+    })
+    .filter((r) => filter(r.session));
+}
+
+function printSessions(ctx: CommandContext, rows: Array<{ node: string; session: LiveSession }>, nodeNames: string[] | undefined): number {
   rows.sort((a, b) => a.node.localeCompare(b.node) || a.session.jid.localeCompare(b.session.jid));
+  const names = nodeNames ?? [...new Set(rows.map((r) => r.node))];
   if (ctx.out.machine) {
     for (const { node, session: s } of rows) ctx.out.event({ node, jid: s.jid, ip: s.ip ?? null, show: s.show ?? null, priority: s.priority ?? null });
     return ExitCode.ok;
   }
-  const several = nodes.length > 1;
+  const several = names.length > 1;
   const columns = [...(several ? ["NODE"] : []), "JID", "IP", "PRESENCE"];
   ctx.out.table(columns, rows.map(({ node, session: s }) => [...(several ? [node] : []), s.jid, s.ip ?? "-", presence(s)]));
-  ctx.out.line(`${rows.length} session${rows.length === 1 ? "" : "s"} on ${nodes.map((n) => n.name).join(", ")}`);
+  ctx.out.line(`${rows.length} session${rows.length === 1 ? "" : "s"} on ${names.join(", ") || "the daemon's nodes"}`);
   return ExitCode.ok;
 }
 

@@ -1,0 +1,113 @@
+import { InputError } from "../errors.ts";
+import { parseDuration, parseFraction, parsePositiveInt, parseRate } from "../input.ts";
+import { METHOD_NAMES } from "../methods/method.ts";
+import type { PacingOptions } from "./pacer.ts";
+
+// No zod here: the CLI reads these defaults at start-up (help texts), and start-up stays light.
+
+/**
+ * The one home of a job's knobs and their defaults. CLI flags (`--max-in-flight`), the config file's
+ * `pacing:` block (`max_in_flight`) and HTTP bodies (`maxInFlight`) all read these fields; flags and
+ * bodies win over the file, the file over the defaults.
+ */
+export type FieldStyle = "flag" | "file" | "body";
+
+interface TimingField<T> {
+  flag: string;
+  file: string;
+  default: string | number | undefined;
+  parse: (value: string | number, field: string) => T;
+  help: string;
+}
+
+export const TIMING_FIELDS = {
+  rate: { flag: "--rate", file: "rate", default: 50, parse: parseRate, help: "packets and kicks per second, or 'unlimited'" },
+  burst: { flag: "--burst", file: "burst", default: 10, parse: (v, f) => parsePositiveInt(v, f, { min: 1 }), help: "packets allowed at once after a pause" },
+  jitter: { flag: "--jitter", file: "jitter", default: 0.2, parse: parseFraction, help: "0..1: random stretch of each wait" },
+  maxInFlight: { flag: "--max-in-flight", file: "max_in_flight", default: 200, parse: (v, f) => parsePositiveInt(v, f, { min: 1 }), help: "transfers awaiting their outcome at once" },
+  wait: { flag: "--wait", file: "wait", default: "0s", parse: parseDuration, help: "pause before the first packet, e.g. 30s" },
+  grace: { flag: "--grace", file: "grace", default: "30s", parse: parseDuration, help: "time a session gets to leave after its packet before the fallback" },
+  deadline: { flag: "--deadline", file: "deadline", default: undefined, parse: parseDuration, help: "stop the job after this long; what is left counts as remaining" },
+} satisfies Record<string, TimingField<number>>;
+
+export type TimingKey = keyof typeof TIMING_FIELDS;
+
+/** Keys the config file's `pacing:` block accepts. */
+export const PACING_FILE_KEYS: readonly string[] = Object.values(TIMING_FIELDS).map((f) => f.file);
+
+/** Every method a chain may name (lib/methods/). */
+export const METHODS_AVAILABLE = METHOD_NAMES;
+/** The chain when `--method` is not given and the node has no admin channel (see `cxfr check` for what it allows). */
+export const DEFAULT_METHODS = "cxfr,kick";
+
+/** Per-kind defaults that are not pacing: drains fall back to a kick, a transfer leaves sessions alone. */
+export const FALLBACK_DEFAULT = { drain: "kick", transfer: "none" } as const;
+
+export const JOB_KINDS = ["drain", "transfer"] as const;
+export type JobKind = (typeof JOB_KINDS)[number];
+
+/** The name of a field as the user wrote it, in the given style. */
+export function fieldName(key: string, style: FieldStyle): string {
+  const timing = (TIMING_FIELDS as Record<string, TimingField<number>>)[key];
+  if (style === "file") return `pacing.${timing?.file ?? key}`;
+  if (style === "body") return key;
+  return timing?.flag ?? `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+/** Help text of a flag with its default, so `--help` never disagrees with the engine. */
+export function flagHelp(key: TimingKey): string {
+  const field = TIMING_FIELDS[key];
+  return field.default === undefined ? field.help : `${field.help} (default ${field.default})`;
+}
+
+export interface Timing {
+  pacing: PacingOptions;
+  waitMs: number;
+  graceMs: number;
+  deadlineMs?: number;
+}
+
+/** Reads every timing field: the request's value (named in `style`), else the file's `pacing:` value, else the default. */
+export function readTiming(request: Partial<Record<TimingKey, string | number>>, filePacing: Record<string, unknown>, style: FieldStyle): Timing {
+  const value = <K extends TimingKey>(key: K): number | undefined => {
+    const field: TimingField<number> = TIMING_FIELDS[key];
+    if (request[key] !== undefined) return field.parse(request[key], fieldName(key, style));
+    const fromFile = filePacing[field.file];
+    if (fromFile !== undefined) return field.parse(fromFile as string | number, fieldName(key, "file"));
+    return field.default === undefined ? undefined : field.parse(field.default, key);
+  };
+  const deadlineMs = value("deadline");
+  return {
+    pacing: { rate: value("rate") as number, burst: value("burst") as number, jitter: value("jitter") as number, maxInFlight: value("maxInFlight") as number },
+    waitMs: value("wait") as number,
+    graceMs: value("grace") as number,
+    ...(deadlineMs !== undefined ? { deadlineMs } : {}),
+  };
+}
+
+/** `--method`: what may be used, in order of preference. */
+export function parseMethods(value: string | string[], field: string): string[] {
+  const methods = (Array.isArray(value) ? value : value.split(",")).map((m) => String(m).trim());
+  for (const m of methods) {
+    if (!(METHODS_AVAILABLE as readonly string[]).includes(m)) throw new InputError(field, `unknown method "${m}" (use ${METHODS_AVAILABLE.join(", ")})`);
+  }
+  if (methods.length === 0 || new Set(methods).size !== methods.length) throw new InputError(field, `list some of ${METHODS_AVAILABLE.join(", ")}, each once, best first`);
+  return methods;
+}
+
+export const FROM_MODES = ["domain", "component", "auto"] as const;
+
+/** `--from`: who transfer packets come from. */
+export function readFrom(value: string | undefined, style: FieldStyle): (typeof FROM_MODES)[number] | undefined {
+  if (value === undefined || (FROM_MODES as readonly string[]).includes(value)) return value as (typeof FROM_MODES)[number] | undefined;
+  throw new InputError(fieldName("from", style), `must be one of ${FROM_MODES.join(", ")} (got "${value}")`);
+}
+
+/** `--fallback` given the chosen methods: kick only when kick is among them. */
+export function readFallback(value: string | undefined, methods: string[], byDefault: "kick" | "none", style: FieldStyle): "kick" | "none" {
+  const field = fieldName("fallback", style);
+  if (value !== undefined && value !== "kick" && value !== "none") throw new InputError(field, `must be kick or none (got "${value}")`);
+  if (value === "kick" && !methods.includes("kick")) throw new InputError(field, `kick needs kick among ${fieldName("method", style)}`);
+  return methods.includes("kick") ? (value ?? byDefault) : "none";
+}
+

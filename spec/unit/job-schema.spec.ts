@@ -1,0 +1,52 @@
+import { expect } from "chai";
+import { InputError } from "../../lib/errors.ts";
+import { fieldName, flagHelp, parseJobBody, readTiming, TIMING_FIELDS } from "../../lib/jobs/job-schema.ts";
+
+function fieldOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof InputError) return err.field;
+    throw err;
+  }
+  return undefined;
+}
+
+describe("job schema: one home for a job's defaults", () => {
+  it("the defaults when nothing is given", () => {
+    expect(readTiming({}, {}, "flag")).to.deep.equal({ pacing: { rate: 50, burst: 10, jitter: 0.2, maxInFlight: 200 }, waitMs: 0, graceMs: 30_000 });
+  });
+
+  it("the request wins over the file, the file over the default", () => {
+    const timing = readTiming({ rate: "7" }, { rate: 5, burst: 3, grace: "10s", deadline: "1m" }, "flag");
+    expect(timing.pacing).to.include({ rate: 7, burst: 3 });
+    expect(timing.graceMs).to.equal(10_000);
+    expect(timing.deadlineMs).to.equal(60_000);
+  });
+
+  it("errors name the field as the user wrote it: flag, pacing: key or body key", () => {
+    expect(fieldOf(() => readTiming({ maxInFlight: "0" }, {}, "flag"))).to.equal("--max-in-flight");
+    expect(fieldOf(() => readTiming({ maxInFlight: 0 }, {}, "body"))).to.equal("maxInFlight");
+    expect(fieldOf(() => readTiming({}, { max_in_flight: 0 }, "flag"))).to.equal("pacing.max_in_flight");
+    expect(fieldOf(() => readTiming({}, { jitter: 3 }, "body"))).to.equal("pacing.jitter");
+    expect(fieldOf(() => readTiming({ grace: "soon" }, {}, "body"))).to.equal("grace");
+  });
+
+  it("help texts show the same defaults the engine uses", () => {
+    expect(flagHelp("jitter")).to.match(/\(default 0\.2\)$/);
+    expect(flagHelp("rate")).to.match(/\(default 50\)$/);
+    expect(flagHelp("deadline")).not.to.match(/default/);
+    for (const key of Object.keys(TIMING_FIELDS)) expect(fieldName(key, "flag")).to.match(/^--[a-z-]+$/);
+  });
+
+  it("a body: known keys only, kind required, transfer needs jids", () => {
+    expect(parseJobBody({ kind: "drain", to: ["b"], maxInFlight: 5, grace: "3s" })).to.deep.equal({ kind: "drain", to: ["b"], maxInFlight: 5, grace: "3s" });
+    expect(fieldOf(() => parseJobBody({ kind: "drain", to: ["b"], max_in_flight: 5 }))).to.equal("max_in_flight");
+    expect(fieldOf(() => parseJobBody({ to: ["b"] }))).to.equal("kind");
+    expect(fieldOf(() => parseJobBody({ kind: "drain", to: [1] }))).to.equal("to[0]");
+    expect(fieldOf(() => parseJobBody({ kind: "drain", to: ["b"], dryRun: "yes" }))).to.equal("dryRun");
+    expect(fieldOf(() => parseJobBody({ kind: "transfer", to: ["b"] }))).to.equal("jids");
+    expect(fieldOf(() => parseJobBody(null))).to.equal("body");
+    expect(fieldOf(() => parseJobBody("drain"))).to.equal("body");
+  });
+});

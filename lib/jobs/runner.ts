@@ -308,9 +308,10 @@ export class TransferJob {
     const session = this.listing.sessions.get(record.key);
     const ref: SessionRef = { jid: session?.jid ?? record.jid, bare: record.bare, resource: session?.resource ?? record.jid.slice(record.bare.length + 1), ...(session?.ip ? { ip: session.ip } : {}) };
     const epoch = this.linkEpoch;
+    const address = this.addressOf(record, session);
     let attempt;
     try {
-      attempt = await method.apply(ref, this.addressOf(record, session), this.o.signal);
+      attempt = await method.apply(ref, address, this.o.signal);
     } catch (err) {
       return this.notApplied(record, method, err);
     }
@@ -326,8 +327,7 @@ export class TransferJob {
     record.absences = 0;
     record.waitEnds = now + (ENDING_METHODS.includes(method.name) ? this.kickSettleMs : this.o.graceMs);
     this.move(record, "sent");
-    const target = record.target;
-    this.emit({ event: method.name === "cxfr" ? "sent" : method.name === "kick" ? "kick" : "applied", jid: record.jid, method: method.name, target });
+    this.emit({ event: method.name === "cxfr" ? "sent" : method.name === "kick" ? "kick" : "applied", jid: record.jid, method: method.name, target: formatHostPort(address) });
     attempt.reply?.then((reply) => this.noteReply(record, index, reply), () => undefined);
     if (this.o.isGone) void this.watchDeparture(record, index, ref);
   }

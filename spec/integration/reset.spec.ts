@@ -18,8 +18,9 @@ const live = () => new AbortController().signal;
 const PROBE = fileURLToPath(new URL("../support/reset-probe.ts", import.meta.url));
 
 /** The server-side TCP sockets whose remote end is this client port (what `reset` destroys). */
-async function serverSockets(port: number): Promise<string[]> {
-  const { stdout } = await promisify(execFile)("ss", ["-H", "-t", "-n", "state", "established", "dst", "127.0.0.1", "dport", "=", `:${port}`]);
+/** The server's end of the client's connection (this host may use the same client port towards other servers). */
+async function serverSockets(port: number, serverPort: number): Promise<string[]> {
+  const { stdout } = await promisify(execFile)("ss", ["-H", "-t", "-n", "state", "established", "dst", "127.0.0.1", "dport", "=", `:${port}`, "sport", "=", `:${serverPort}`]);
   return stdout.split("\n").filter((line) => line.trim() !== "");
 }
 
@@ -59,7 +60,7 @@ for (const kind of ["ejabberd", "prosody"] as const) describe(`reset on ${kind}:
     const report = JSON.parse(stdout.trim().split("\n").at(-1) as string) as { channel: { usable: boolean; why: string }; attempt: { status: string; reason: string } };
     expect(report.channel).to.include({ usable: false });
     expect(report.attempt).to.deep.equal({ status: "unavailable", reason: "this process lacks CAP_NET_ADMIN (run as root or grant the capability)" });
-    expect(await serverSockets(port)).to.have.length(1);
+    expect(await serverSockets(port, server.c2sPort)).to.have.length(1);
     expect(client.events.map((e) => e.kind)).to.not.include("disconnected");
   });
 

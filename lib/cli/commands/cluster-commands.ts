@@ -5,7 +5,7 @@ import { InputError } from "../../errors.ts";
 import { parsePositiveInt } from "../../input.ts";
 import { homeOf } from "../../jobs/home.ts";
 import { parseHomeMap, type HomeLookup } from "../../jobs/home-map.ts";
-import { DEFAULT_TOLERANCE, parseTolerance, planEven, planRebalanceTo, planRedirect, type Amount } from "../../jobs/placement.ts";
+import { DEFAULT_TOLERANCE, formatTolerance, parseTolerance, planEven, planRebalanceTo, planRedirect, type Amount } from "../../jobs/placement.ts";
 import type { JobFlags } from "../job-options.ts";
 import type { CommandContext } from "../program.ts";
 import { runPlannedJobs } from "../run-planned.ts";
@@ -31,7 +31,7 @@ export function clusterCommands(program: Command, jobCommand: JobCommand, wrap: 
     .option("--count <n>", "the node should hold this many hash-chosen sessions")
     .option("--fraction <f>", "(0,1]: the node should hold this share of all sessions, hash-chosen")
     .option("--even", "move sessions from nodes above the mean to nodes below it")
-    .option("--tolerance <n|p%>", `with --even: sessions (e.g. 2) or percent of the mean (e.g. 10%) a node may be off (default ${"percent" in DEFAULT_TOLERANCE ? `${DEFAULT_TOLERANCE.percent}%` : ""})`)
+    .option("--tolerance <n|p%>", `with --even: sessions (e.g. 2) or percent of the mean (e.g. 10%) a node may be off (default ${formatTolerance(DEFAULT_TOLERANCE)})`)
     .action(wrap(rebalanceCommand));
 }
 

@@ -40,7 +40,7 @@ export interface NodeConfig {
 /** Where a cluster's node map (which member holds each session) comes from. */
 export type NodeMapSource =
   | { via: "ejabberdctl"; path: string; node: string; configDir?: string }
-  | { via: "http_api"; url: string; token: Secret };
+  | { via: "http_api"; url: string; token?: Secret };
 
 /** An ejabberd cluster: one component link for every member; its members are also listed in `nodes`. */
 export interface ClusterConfig {
@@ -245,7 +245,9 @@ function readNodeMap(value: unknown, at: string): NodeMapSource {
   knownKeys(api, ["url", "token_file"], `${at}.http_api.`);
   const url = requireString(api.url, `${at}.http_api.url`);
   if (!/^https?:\/\/[^\s]+$/.test(url)) throw new InputError(`${at}.http_api.url`, `"${url}" is not an http(s) URL`);
-  return { via: "http_api", url: url.replace(/\/+$/, ""), token: readSecretFile(requireString(api.token_file, `${at}.http_api.token_file`), `${at}.http_api.token_file`) };
+  // no token_file: the server lets this host in by address (api_permissions who: ip)
+  const token = api.token_file !== undefined ? readSecretFile(requireString(api.token_file, `${at}.http_api.token_file`), `${at}.http_api.token_file`) : undefined;
+  return { via: "http_api", url: url.replace(/\/+$/, ""), ...(token ? { token } : {}) };
 }
 
 function readAdmin(raw: unknown, at: string): PendingAdmin {

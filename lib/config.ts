@@ -46,7 +46,7 @@ export interface NodeConfig {
 /** Where a cluster's node map (which member holds each session) comes from. */
 export type NodeMapSource =
   | { via: "ejabberdctl"; path: string; node: string; configDir?: string }
-  | { via: "http_api"; url: string; token: Secret };
+  | { via: "http_api"; url: string; token?: Secret };
 
 /** An ejabberd cluster: one component link for every member; its members are also listed in `nodes`. */
 export interface ClusterConfig {
@@ -232,6 +232,8 @@ function readWeight(value: unknown, field: string): number {
  * `clusters:` (DESIGN §3): each cluster is one link (server, component, secret of any member) and a
  * node map; each member becomes a node of its own for --node, --to, status and jobs.
  */
+const ERLANG_NODE = /^[A-Za-z0-9_.-]+@[A-Za-z0-9_.-]+$/;
+
 function readClusters(value: unknown): Array<{ cluster: ClusterConfig; nodes: NodeConfig[] }> {
   if (value === undefined) return [];
   if (!Array.isArray(value)) throw new InputError("clusters", "must be a list");
@@ -250,21 +252,19 @@ function readClusters(value: unknown): Array<{ cluster: ClusterConfig; nodes: No
       const name = requireString(member.name, `${mat}.name`);
       if (!/^[A-Za-z0-9._-]{1,64}$/.test(name)) throw new InputError(`${mat}.name`, "use 1-64 letters, digits, '.', '_' or '-'");
       const erlangNode = requireString(member.erlang_node, `${mat}.erlang_node`);
-      if (!/^[A-Za-z0-9_.-]+@[A-Za-z0-9_.-]+$/.test(erlangNode)) throw new InputError(`${mat}.erlang_node`, `"${erlangNode}" is not an Erlang node name (name@host)`);
+      if (!ERLANG_NODE.test(erlangNode)) throw new InputError(`${mat}.erlang_node`, `"${erlangNode}" is not an Erlang node name (name@host)`);
       cluster.members.push(name);
-      const { admin, ...shared } = withAdminServer(link);
-      return {
-        ...shared,
-        ...(admin ? { admin } : {}),
+      const node: NodeConfig = {
+        ...withAdminServer(link),
         name,
         erlangNode,
         cluster,
         ...(member.public !== undefined ? { public: parseHostPort(requireString(member.public, `${mat}.public`), `${mat}.public`) } : {}),
-        ...(member.weight !== undefined ? { weight: readWeight(member.weight, `${mat}.weight`) } : { weight: undefined }),
+        ...(member.weight !== undefined ? { weight: readWeight(member.weight, `${mat}.weight`) } : {}),
       };
+      return node;
     });
-    for (const node of nodes) if (node.weight === undefined) delete node.weight;
-    return { cluster, nodes: nodes as NodeConfig[] };
+    return { cluster, nodes };
   });
 }
 
@@ -276,7 +276,7 @@ function readNodeMap(value: unknown, at: string): NodeMapSource {
     const ctl = mapping(raw.ejabberdctl, `${at}.ejabberdctl`);
     knownKeys(ctl, ["path", "node", "config_dir"], `${at}.ejabberdctl.`);
     const node = requireString(ctl.node, `${at}.ejabberdctl.node`);
-    if (!/^[A-Za-z0-9_.-]+@[A-Za-z0-9_.-]+$/.test(node)) throw new InputError(`${at}.ejabberdctl.node`, `"${node}" is not an Erlang node name (name@host)`);
+    if (!ERLANG_NODE.test(node)) throw new InputError(`${at}.ejabberdctl.node`, `"${node}" is not an Erlang node name (name@host)`);
     return {
       via: "ejabberdctl",
       path: String(ctl.path ?? "/usr/sbin/ejabberdctl"),
@@ -288,7 +288,9 @@ function readNodeMap(value: unknown, at: string): NodeMapSource {
   knownKeys(api, ["url", "token_file"], `${at}.http_api.`);
   const url = requireString(api.url, `${at}.http_api.url`);
   if (!/^https?:\/\/[^\s]+$/.test(url)) throw new InputError(`${at}.http_api.url`, `"${url}" is not an http(s) URL`);
-  return { via: "http_api", url: url.replace(/\/+$/, ""), token: readSecretFile(requireString(api.token_file, `${at}.http_api.token_file`), `${at}.http_api.token_file`) };
+  // no token_file: the server lets this host in by address (api_permissions who: ip)
+  const token = api.token_file !== undefined ? readSecretFile(requireString(api.token_file, `${at}.http_api.token_file`), `${at}.http_api.token_file`) : undefined;
+  return { via: "http_api", url: url.replace(/\/+$/, ""), ...(token ? { token } : {}) };
 }
 
 function readAdmin(raw: unknown, at: string): PendingAdmin {

@@ -69,7 +69,7 @@ export function nodeMapReader(source: NodeMapSource, timeoutMs = 15_000): NodeMa
       try {
         response = await fetch(`${source.url}/connected_users_info`, {
           method: "POST",
-          headers: { "content-type": "application/json", authorization: `Bearer ${source.token.reveal()}` },
+          headers: { "content-type": "application/json", ...(source.token ? { authorization: `Bearer ${source.token.reveal()}` } : {}) },
           body: "{}",
           signal: AbortSignal.timeout(timeoutMs),
         });

@@ -60,6 +60,10 @@ export type Tolerance = { sessions: number } | { percent: number };
 
 export const DEFAULT_TOLERANCE: Tolerance = { percent: 10 };
 
+export function formatTolerance(t: Tolerance): string {
+  return "percent" in t ? `${t.percent}%` : String(t.sessions);
+}
+
 export function parseTolerance(input: string, field = "--tolerance"): Tolerance {
   const match = /^(\d+(?:\.\d+)?)(%?)$/.exec(input.trim());
   if (!match) throw new InputError(field, `${JSON.stringify(input)} is not a tolerance ≥ 0 (a number of sessions, e.g. 2, or a percentage of the mean, e.g. 10%)`);

@@ -19,14 +19,16 @@ describe("cxfr on a real ejabberd cluster (two members)", function () {
   let dir = "";
   let config = "";
   let noMap = "";
+  let httpMap = "";
   const env = { PATH: process.env.PATH };
 
   before(async function () {
     this.timeout(60_000);
-    cluster = await startEjabberdCluster({ name: "spec", users: [...fleetUsers(40), { user: "watcher", password: "pw-watcher" }] });
+    cluster = await startEjabberdCluster({ name: "spec", httpApi: true, users: [...fleetUsers(40), { user: "watcher", password: "pw-watcher" }] });
     dir = mkdtempSync(join(tmpdir(), "cxfr-cluster-"));
     config = clusterConfig(dir, cluster);
     noMap = clusterConfig(dir, cluster, { nodeMap: false });
+    httpMap = clusterConfig(dir, cluster, { nodeMap: "http_api" });
   });
   after(async () => {
     await cluster?.stop();
@@ -70,6 +72,10 @@ describe("cxfr on a real ejabberd cluster (two members)", function () {
         ["ej2", "up", "ejabberd", 5, "spec", true],
       ]);
       expect(r.events.at(-1)).to.deep.equal({ total: 9, nodes: 2, up: 2 });
+      // the same node map over mod_http_api
+      const overHttp = await runCli(["--config", httpMap, "--json", "status"], env);
+      expect(overHttp.code, overHttp.stderr).to.equal(0);
+      expect(overHttp.events.filter((e) => typeof e.node === "string").map((e) => [e.node, e.sessions])).to.deep.equal([["ej1", 4], ["ej2", 5]]);
     });
 
     it("sessions: each session once, under the member that holds it; --node ej2 lists ej2's only", async () => {

@@ -5,25 +5,23 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fleetConfig } from "../support/cluster-config.ts";
 import { fleetUsers } from "../support/fleet.ts";
-import { startServer, type LabServer } from "../support/lab/index.ts";
+import { startProsodyFleet } from "../support/lab/prosody-fleet.ts";
 import { placementScenarios, type ScenarioNode } from "../support/placement-scenarios.ts";
 
 describe("redirect and rebalance on three Prosody nodes", function () {
   this.timeout(90_000);
-  let servers: LabServer[] = [];
   let nodes: ScenarioNode[] = [];
   let dir = "";
   let config = "";
 
   before(async () => {
     const users = fleetUsers(40);
-    servers = await Promise.all(["fa", "fb", "fc"].map((name) => startServer({ kind: "prosody", name, users })));
-    nodes = servers.map((server, i) => ({ name: ["a", "b", "c"][i] as string, server }));
+    nodes = await startProsodyFleet({ size: 3, users });
     dir = mkdtempSync(join(tmpdir(), "cxfr-fleet-"));
     config = fleetConfig(dir, nodes);
   });
   after(async () => {
-    await Promise.all(servers.map((s) => s.stop()));
+    await Promise.all(nodes.map((n) => n.server.stop()));
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 

@@ -12,9 +12,9 @@ export function fleetConfig(dir: string, servers: Array<{ name: string; server: 
   return path;
 }
 
-/** One cluster, members ej1, ej2, …; `nodeMap: false` leaves the node map out. */
-export function clusterConfig(dir: string, cluster: LabCluster, opts: { nodeMap?: boolean; file?: string } = {}): string {
-  const path = join(dir, opts.file ?? (opts.nodeMap === false ? "cluster-nomap.yml" : "cluster.yml"));
+/** One cluster, members ej1, ej2, …; node map from member 1's ejabberdctl (default), its mod_http_api, or none. */
+export function clusterConfig(dir: string, cluster: LabCluster, opts: { nodeMap?: boolean | "http_api"; file?: string } = {}): string {
+  const path = join(dir, opts.file ?? (opts.nodeMap === false ? "cluster-nomap.yml" : opts.nodeMap === "http_api" ? "cluster-http.yml" : "cluster.yml"));
   const first = cluster.members[0] as LabCluster["members"][number];
   const lines = [
     `domain: ${cluster.domain}`,
@@ -23,7 +23,11 @@ export function clusterConfig(dir: string, cluster: LabCluster, opts: { nodeMap?
     `    server: "${first.server.componentAddress}"`,
     `    component: ${cluster.component}`,
     `    secret: "${cluster.secret}"`,
-    ...(opts.nodeMap === false ? [] : ["    node_map:", `      ejabberdctl: { path: /usr/sbin/ejabberdctl, node: "${first.erlangNode}", config_dir: "${first.configDir}" }`]),
+    ...(opts.nodeMap === false
+      ? []
+      : opts.nodeMap === "http_api"
+        ? ["    node_map:", `      http_api: { url: "${first.httpApi ?? "(start the cluster with httpApi)"}" }`]
+        : ["    node_map:", `      ejabberdctl: { path: /usr/sbin/ejabberdctl, node: "${first.erlangNode}", config_dir: "${first.configDir}" }`]),
     "    members:",
     ...cluster.members.map((m, i) => `      - { name: ej${i + 1}, erlang_node: "${m.erlangNode}", public: "${m.server.c2sAddress}" }`),
   ];

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { DEFAULT_TOLERANCE, formatTolerance } from "../../jobs/placement.ts";
 import type { CommandContext } from "../program.ts";
 
 type Wrap = <A extends unknown[]>(load: () => Promise<(ctx: CommandContext, ...args: A) => Promise<number>>) => (...args: A) => Promise<void>;
@@ -24,6 +25,6 @@ export function clusterCommands(program: Command, jobCommand: JobCommand, wrap: 
     .option("--count <n>", "the node should hold this many hash-chosen sessions")
     .option("--fraction <f>", "(0,1]: the node should hold this share of all sessions, hash-chosen")
     .option("--even", "move sessions from nodes above the mean to nodes below it")
-    .option("--tolerance <n|p%>", "with --even: sessions (e.g. 2) or percent of the mean (e.g. 10%) a node may be off (default 10%)")
+    .option("--tolerance <n|p%>", `with --even: sessions (e.g. 2) or percent of the mean (e.g. 10%) a node may be off (default ${formatTolerance(DEFAULT_TOLERANCE)})`)
     .action(wrap(async () => (await import("./cluster-jobs.ts")).rebalanceCommand));
 }

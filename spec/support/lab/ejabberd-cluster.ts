@@ -7,7 +7,7 @@
 // - join_cluster runs against the joining member and wipes its own data: users are registered on
 //   member 1 after the join (users, rosters and sessions are cluster-wide).
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ejabberd, runEjabberdctl, waitForLog } from "./ejabberd.ts";
@@ -19,6 +19,8 @@ export const EJABBERDCTL = "/usr/sbin/ejabberdctl";
 
 export interface LabClusterMember {
   server: LabServer;
+  /** mod_http_api base URL of this member (with `httpApi`), e.g. http://127.0.0.1:PORT/api */
+  httpApi?: string;
   /** Erlang node name, e.g. cxfrlab_c1_ab12cd@127.0.0.2 */
   erlangNode: string;
   /** --config-dir for ejabberdctl (holds the cookie and the distribution port) */
@@ -46,6 +48,8 @@ export interface ClusterOptions {
   component?: string;
   secret?: string;
   users?: LabUser[];
+  /** also serve mod_http_api on every member: connected_users_info for loopback callers without a token (Debian's 23.01 lacks the oauth2 library tokens need) */
+  httpApi?: boolean;
 }
 
 let counter = 0;
@@ -89,7 +93,9 @@ export async function startEjabberdCluster(opts: ClusterOptions = {}): Promise<L
     };
     instances.push(inst);
   }
-  const handles = instances.map((i) => new ServerHandle(ejabberd, i));
+  const httpPorts = opts.httpApi ? await Promise.all(instances.map(() => freePort())) : [];
+  const backend = opts.httpApi ? withHttpApi(httpPorts, instances) : ejabberd;
+  const handles = instances.map((i) => new ServerHandle(backend, i));
   const stop = async () => {
     await Promise.all(handles.map((h) => h.stop()));
   };
@@ -111,7 +117,12 @@ export async function startEjabberdCluster(opts: ClusterOptions = {}): Promise<L
     domain,
     component,
     secret,
-    members: instances.map((inst, k) => ({ server: handles[k] as ServerHandle, erlangNode: inst.node, configDir: join(inst.dir, "conf") })),
+    members: instances.map((inst, k) => ({
+      server: handles[k] as ServerHandle,
+      erlangNode: inst.node,
+      configDir: join(inst.dir, "conf"),
+      ...(opts.httpApi ? { httpApi: `http://127.0.0.1:${httpPorts[k] as number}/api` } : {}),
+    })),
     ctl: (member, args) => runEjabberdctl(instances[member] as Instance, args),
     register: (users) => (handles[0] as ServerHandle).register(users),
     stop,
@@ -127,4 +138,29 @@ async function joinCluster(inst: Instance, firstNode: string, handle: ServerHand
   const watch = { timeoutMs: 30_000, alive: () => isAlive(beam), what: `ejabberd ${inst.name} (joining)`, diagnose: () => inst.logTail(30) };
   await waitForLog(logPath, offset, / is started in the node /, watch);
   await waitForPorts([inst.c2sPort, inst.componentPort, inst.adminPort], watch);
+}
+
+/**
+ * The ejabberd backend plus an ejabberd_http listener with mod_http_api on 127.0.0.1, where loopback
+ * callers may run connected_users_info without a token (a request that carries one is checked as
+ * OAuth, which Debian's 23.01 cannot issue: `oauth_issue_token` fails on the missing oauth2 module).
+ */
+function withHttpApi(ports: number[], instances: Instance[]): typeof ejabberd {
+  return {
+    ...ejabberd,
+    async prepare(i: Instance): Promise<void> {
+      await ejabberd.prepare(i);
+      const port = ports[instances.indexOf(i)] as number;
+      const path = join(i.dir, "conf", "ejabberd.yml");
+      const yml = readFileSync(path, "utf8")
+        .replace("\nlisten:\n", `\nlisten:\n  -\n    port: ${port}\n    ip: "127.0.0.1"\n    module: ejabberd_http\n    request_handlers:\n      /api: mod_http_api\n`)
+        .replace("\napi_permissions:\n", `\napi_permissions:\n  "lab node map":\n    from:\n      - mod_http_api\n    who:\n      ip: 127.0.0.1/8\n    what:\n      - connected_users_info\n`);
+      writeFileSync(path, yml);
+    },
+    launch: async (i, spawned) => {
+      const launch = await ejabberd.launch(i, spawned);
+      await waitForPorts([ports[instances.indexOf(i)] as number], { timeoutMs: 10_000, alive: () => isAlive(launch.server), what: `ejabberd ${i.name} http`, diagnose: () => i.logTail(20) });
+      return launch;
+    },
+  };
 }

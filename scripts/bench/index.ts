@@ -315,7 +315,7 @@ async function main(): Promise<void> {
   process.stdout.write(`\n${text}\n\n`);
   const out = args.out ?? `${ROOT}bench/results/${new Date(began).toISOString().replace(/[:.]/g, "-")}-${full ? "full" : "quick"}.json`;
   mkdirSync(`${ROOT}bench/results`, { recursive: true });
-  writeFileSync(out, `${JSON.stringify({ command: `npm run bench${full ? " -- --full" : ""}`, began: new Date(began).toISOString(), took_s: round((Date.now() - began) / 1000), machine: facts, results, table: rows }, null, 2)}\n`);
+  writeFileSync(out, `${JSON.stringify({ command: ["npm run bench", ...(process.argv.length > 2 ? ["--", ...process.argv.slice(2)] : [])].join(" "), began: new Date(began).toISOString(), took_s: round((Date.now() - began) / 1000), machine: facts, results, table: rows }, null, 2)}\n`);
   log(`results: ${out} (${round((Date.now() - began) / 1000)} s)`);
 }
 

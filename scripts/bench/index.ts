@@ -2,7 +2,7 @@
 // (both servers, N = 1,000 / 5,000 / 10,000, operators' baselines, the reconnect storm at fixed rates,
 // unlimited, kick-all, stop_kindly and --rate auto). Every ratio in the table is between two figures
 // measured in the same run on the same lab nodes. Results: bench/results/<time>-<quick|full>.json.
-//   options: --full, --n N[,N…] (instead of the default sizes), --servers prosody,ejabberd, --out FILE
+//   options: --full, --n N[,N…] (instead of the default sizes), --servers prosody,ejabberd, --no-storm, --out FILE
 import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
@@ -19,7 +19,7 @@ const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const CXFR = fileURLToPath(new URL("../../bin/cxfr", import.meta.url));
 
 const { values: args } = parseArgs({
-  options: { full: { type: "boolean" }, n: { type: "string" }, servers: { type: "string" }, out: { type: "string" } },
+  options: { full: { type: "boolean" }, n: { type: "string" }, servers: { type: "string" }, out: { type: "string" }, "no-storm": { type: "boolean" } },
 });
 const full = Boolean(args.full);
 const sizes = args.n ? args.n.split(",").map(Number) : full ? [1000, 5000, 10000] : [1000];
@@ -303,7 +303,9 @@ async function main(): Promise<void> {
   for (const kind of kinds) {
     for (const n of sizes) results.dispatch.push(await dispatch(kind, n, full ? (kind === "prosody" ? 100 : 20) : 30));
   }
-  if (full) {
+  if (args["no-storm"]) {
+    // dispatch only
+  } else if (full) {
     for (const kind of kinds) results.storm.push(await storm(kind, 1000, [50, 100, 200, 400]));
   } else {
     results.storm.push(await storm("prosody", Math.min(sizes[0] as number, 500), [100, 250]));
@@ -313,7 +315,7 @@ async function main(): Promise<void> {
   process.stdout.write(`\n${text}\n\n`);
   const out = args.out ?? `${ROOT}bench/results/${new Date(began).toISOString().replace(/[:.]/g, "-")}-${full ? "full" : "quick"}.json`;
   mkdirSync(`${ROOT}bench/results`, { recursive: true });
-  writeFileSync(out, `${JSON.stringify({ command: `npm run bench${full ? " -- --full" : ""}`, began: new Date(began).toISOString(), took_s: round((Date.now() - began) / 1000), machine: facts, results, table: rows }, null, 2)}\n`);
+  writeFileSync(out, `${JSON.stringify({ command: ["npm run bench", ...(process.argv.length > 2 ? ["--", ...process.argv.slice(2)] : [])].join(" "), began: new Date(began).toISOString(), took_s: round((Date.now() - began) / 1000), machine: facts, results, table: rows }, null, 2)}\n`);
   log(`results: ${out} (${round((Date.now() - began) / 1000)} s)`);
 }
 

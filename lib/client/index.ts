@@ -9,5 +9,5 @@
 //
 // Install it before the first presence is sent: that presence is re-sent after a move ends in a
 // fresh login. See transfer-handler.ts (who may move the session), relocate.ts (how it moves, with
-// and without XEP-0198) and see-other-host.ts. It relies on a few xmpp.js 0.14 internals (xmppjs.ts).
+// and without XEP-0198) and see-other-host.ts. It relies on a few xmpp.js 0.14 internals (lib/xmppjs/internals.ts).
 export { handleTransfers, type TransferHandler, type TransferHandlerOptions, type TransferInfo } from "./transfer-handler.ts";

@@ -1,6 +1,6 @@
 import type { Client } from "@xmpp/client";
 import type { Element } from "@xmpp/xml";
-import { smNegotiation } from "./xmppjs.ts";
+import { smNegotiation } from "../xmppjs/internals.ts";
 
 export interface PresenceKeeper {
   /** re-send the last broadcast presence after the next fresh login (`online`) */

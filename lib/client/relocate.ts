@@ -2,7 +2,7 @@ import { isIP, type Socket } from "node:net";
 import type { Client } from "@xmpp/client";
 import xml, { type Element } from "@xmpp/xml";
 import { formatHostPort, type HostPort } from "../xmpp/address.ts";
-import { internals, NS_SM, override } from "./xmppjs.ts";
+import { internals, NS_SM, override } from "../xmppjs/internals.ts";
 
 /** How the session continued on the new server: XEP-0198 resumption, or a fresh login (resource bind). */
 export type Outcome = "resumed" | "bound";

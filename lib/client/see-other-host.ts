@@ -1,6 +1,6 @@
 import type { Client } from "@xmpp/client";
 import { parseHostPort, type HostPort } from "../xmpp/address.ts";
-import { internals, override, type StreamErrorLike } from "./xmppjs.ts";
+import { internals, override, type StreamErrorLike } from "../xmppjs/internals.ts";
 
 /**
  * Replaces xmpp.js's handling of an RFC 6120 `<see-other-host>` stream error. xmpp.js 0.14 follows a

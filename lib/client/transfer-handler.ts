@@ -8,7 +8,7 @@ import { presenceKeeper } from "./presence.ts";
 import { reconnectAfterClose, relocate, serviceOf, type MoveSecurity, type Outcome } from "./relocate.ts";
 import { guardSeeOtherHost } from "./see-other-host.ts";
 import { senderPolicy } from "./trust.ts";
-import { connectToIPv6Literals, NS_STREAMS, reportError } from "./xmppjs.ts";
+import { connectToIPv6Literals, NS_STREAMS, reportError } from "../xmppjs/internals.ts";
 
 const NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas";
 /** How long to wait for our reply to leave before moving anyway (the old connection is then broken). */

@@ -1,4 +1,3 @@
-import { EventEmitter } from "node:events";
 import { randomBytes, randomUUID } from "node:crypto";
 import { isIP } from "node:net";
 import { client, type Client } from "@xmpp/client";
@@ -8,9 +7,9 @@ import { formatHostPort, type HostPort } from "../xmpp/address.ts";
 import { bareJid, parseJid, sameJid } from "../xmpp/jid.ts";
 import { PendingIqs } from "./pending-iqs.ts";
 import { connectUntilOnline, withTimeout } from "./timing.ts";
-import { guardParser } from "./parser-guard.ts";
-import { waitUntilOnline } from "./link.ts";
-import { connectToIPv6Literals, internals, smNegotiation } from "../client/xmppjs.ts";
+import { guardParser } from "../xmppjs/parser-guard.ts";
+import { ConnectionLifecycle, type ConnectionState } from "./lifecycle.ts";
+import { connectToIPv6Literals, internals, smNegotiation } from "../xmppjs/internals.ts";
 import type { Secret } from "../secret.ts";
 
 export interface AdminAccountOptions {
@@ -30,7 +29,7 @@ export interface AdminAccountOptions {
   plaintextLoopback?: boolean;
 }
 
-export type AdminAccountState = "idle" | "connecting" | "online" | "reconnecting" | "failed" | "stopped";
+export type AdminAccountState = ConnectionState;
 
 /** Stream errors on a reconnect that another try will not cure. */
 const FINAL_STREAM_CONDITIONS = new Set(["not-authorized", "host-unknown", "conflict"]);
@@ -54,15 +53,13 @@ type XmppError = Error & { code?: string; condition?: string; text?: string };
  * Events: `online`, `offline` (connection lost; xmpp.js reconnects), `failed` and `fatal` (LinkFailedError: refused
  * on a reconnect for a reason a retry cannot fix, e.g. not-authorized, host-unknown, conflict: no more reconnects).
  */
-export class AdminAccount extends EventEmitter {
-  state: AdminAccountState = "idle";
+export class AdminAccount extends ConnectionLifecycle {
   readonly jid: string;
   /** Full JID of the session, once online. */
   address: string | undefined;
   readonly resource = `${ADMIN_RESOURCE_PREFIX}${randomBytes(4).toString("hex")}`;
   private xmpp: Client | null = null;
   private readonly pending = new PendingIqs();
-  private fatal: LinkFailedError | undefined;
 
   constructor(private readonly options: AdminAccountOptions) {
     super();
@@ -73,9 +70,13 @@ export class AdminAccount extends EventEmitter {
     return formatHostPort(this.options.server);
   }
 
+  protected get label(): string {
+    return `admin account ${this.jid}`;
+  }
+
   /** Logs in once; rejects with LinkFailedError (login refused) or ConnectError (exit code 3). */
   async start(): Promise<void> {
-    this.state = "connecting";
+    this.status("connecting");
     const { local, domain } = parseJid(this.options.jid, "admin account");
     const service = `xmpp://${this.server}`;
     const xmpp = client({
@@ -103,7 +104,7 @@ export class AdminAccount extends EventEmitter {
       // XEP-0198: stanzas sent between bind and <enabled/> can be miscounted (ejabberd then closes the stream)
       await sm.settled();
     } catch (err) {
-      this.state = "stopped";
+      this.status("stopped");
       this.xmpp = null;
       await safeStop(xmpp);
       throw this.describeConnectFailure(err as XmppError);
@@ -113,11 +114,11 @@ export class AdminAccount extends EventEmitter {
       await safeStop(xmpp);
       throw new ConnectError(`admin account ${this.jid} stopped`, "link_stopped");
     }
-    this.state = "online";
+    this.status("online");
   }
 
   async stop(): Promise<void> {
-    this.state = "stopped";
+    this.status("stopped");
     this.pending.rejectAll(new ConnectError(`admin account ${this.jid} stopped`, "link_stopped"));
     const xmpp = this.xmpp;
     this.xmpp = null;
@@ -130,20 +131,6 @@ export class AdminAccount extends EventEmitter {
     if (this.state !== "online" || !xmpp) return Promise.reject(new ConnectError(`admin account ${this.jid} is not online`, "link_down"));
     const write = (el: Element) => xmpp.send(el).catch((err: Error) => Promise.reject(new ConnectError(`admin account ${this.jid}: could not send: ${err.message}`, "link_down")));
     return this.pending.exchange(iq, timeoutMs, write).reply;
-  }
-
-  /**
-   * Resolves when the account is online, waiting through reconnects; rejects at once when it failed for good
-   * (LinkFailedError), with InterruptedError when `signal` aborts, with ConnectError after timeoutMs.
-   */
-  waitOnline(timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    return waitUntilOnline(this, {
-      online: () => this.state === "online",
-      failure: () => this.fatal ?? (this.state === "stopped" ? new ConnectError(`admin account ${this.jid} stopped`, "link_stopped") : undefined),
-      timeoutMs,
-      signal,
-      timeoutError: () => new ConnectError(`admin account ${this.jid} not back online within ${timeoutMs} ms`, "link_down"),
-    });
   }
 
   /**
@@ -180,25 +167,24 @@ export class AdminAccount extends EventEmitter {
     if (!final) return;
     // refused on a reconnect, it will be refused again: stop retrying
     this.xmpp?.reconnect.stop();
-    this.state = "failed";
     const failure = this.describeConnectFailure(err);
-    this.fatal = failure instanceof LinkFailedError ? failure : new LinkFailedError(failure.message, err.condition ?? "failure");
-    this.pending.rejectAll(this.fatal);
-    this.emit("failed", this.fatal);
-    this.emit("fatal", this.fatal);
+    const reason = failure instanceof LinkFailedError ? failure : new LinkFailedError(failure.message, err.condition ?? "failure");
+    this.pending.rejectAll(reason);
+    this.fail(reason);
+    this.emit("fatal", reason);
   }
 
   private onOnline(address: string): void {
     this.address = address;
     if (this.state === "reconnecting") {
-      this.state = "online";
+      this.status("online");
       this.emit("online");
     }
   }
 
   private onDisconnect(): void {
     if (this.state === "stopped" || this.state === "connecting" || this.state === "failed") return;
-    this.state = "reconnecting";
+    this.status("reconnecting");
     this.pending.rejectAll(new ConnectError(`admin account ${this.jid}: connection to ${this.server} lost`, "link_lost"));
     this.emit("offline");
   }

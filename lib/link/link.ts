@@ -1,12 +1,12 @@
-import { EventEmitter } from "node:events";
 import { component, type Component } from "@xmpp/component";
 import xml, { type Element } from "@xmpp/xml";
-import { ConnectError, FromDomainRefusedError, InterruptedError, LinkFailedError, StanzaError } from "../errors.ts";
+import { ConnectError, FromDomainRefusedError, LinkFailedError, StanzaError } from "../errors.ts";
+import { ConnectionLifecycle, type ConnectionState } from "./lifecycle.ts";
 import { formatHostPort, type HostPort } from "../xmpp/address.ts";
 import { PendingIqs } from "./pending-iqs.ts";
 import { connectUntilOnline, withTimeout } from "./timing.ts";
 import { backoffDelay, defaultBackoff, type BackoffOptions } from "./backoff.ts";
-import { guardParser } from "./parser-guard.ts";
+import { guardParser } from "../xmppjs/parser-guard.ts";
 import type { Secret } from "../secret.ts";
 
 const NS_PING = "urn:xmpp:ping";
@@ -24,7 +24,7 @@ export interface LinkOptions {
   fromDomainFix?: string;
 }
 
-export type LinkState = "idle" | "connecting" | "online" | "reconnecting" | "failed" | "stopped";
+export type LinkState = ConnectionState;
 
 /**
  * One XEP-0114 component connection. Events: `online`, `offline` (link lost), `reconnecting` (attempt, delayMs),
@@ -33,8 +33,7 @@ export type LinkState = "idle" | "connecting" | "online" | "reconnecting" | "fai
  * closed the stream with invalid-from after a stanza from the users' domain; the link reconnects).
  * After the first successful start it reconnects by itself with exponential backoff until stop() or a failure.
  */
-export class Link extends EventEmitter {
-  state: LinkState = "idle";
+export class Link extends ConnectionLifecycle {
   readonly component: string;
   private entity: Component | null = null;
   private readonly pending = new PendingIqs();
@@ -44,8 +43,6 @@ export class Link extends EventEmitter {
   /** Bumped at every disconnect: a stanza written in one epoch and confirmed in another was not confirmed. */
   private epoch = 0;
   private pendingBarrier: Promise<void> | null = null;
-  /** Why the link failed for good (state "failed"). */
-  failure: LinkFailedError | undefined;
   /** Set once the server refused a stanza from the users' domain (invalid-from). */
   fromDomainRefused: FromDomainRefusedError | undefined;
   /** Config text offered with a FromDomainRefusedError; openNode sets the detected server's. */
@@ -61,19 +58,23 @@ export class Link extends EventEmitter {
     return formatHostPort(this.options.server);
   }
 
+  protected get label(): string {
+    return `link to ${this.address}`;
+  }
+
   /** Connects once; rejects with a typed error (exit code 3) when the server is down or refuses the handshake. */
   async start(): Promise<void> {
-    this.state = "connecting";
+    this.status("connecting");
     try {
       await this.connectOnce();
     } catch (err) {
-      this.state = "stopped";
+      this.status("stopped");
       throw err;
     }
   }
 
   async stop(): Promise<void> {
-    this.state = "stopped";
+    this.status("stopped");
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.pending.rejectAll(new ConnectError("link stopped", "link_stopped"));
     await this.closeEntity();
@@ -133,20 +134,6 @@ export class Link extends EventEmitter {
     return this.pending.exchange(iq, timeoutMs, (el) => this.send(el));
   }
 
-  /**
-   * Resolves when the link is online, waiting through reconnects. Rejects with the LinkFailedError at once when the
-   * link failed for good, with InterruptedError when `signal` aborts, with ConnectError after timeoutMs.
-   */
-  waitOnline(timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    return waitUntilOnline(this, {
-      online: () => this.state === "online",
-      failure: () => this.failure ?? (this.state === "stopped" ? new ConnectError(`link to ${this.address} stopped`, "link_stopped") : undefined),
-      timeoutMs,
-      signal,
-      timeoutError: () => new ConnectError(`link to ${this.address} not back online within ${timeoutMs} ms`, "link_down"),
-    });
-  }
-
   private async connectOnce(): Promise<void> {
     const { server, component: domain, secret } = this.options;
     const service = `xmpp://${formatHostPort(server)}`;
@@ -175,7 +162,7 @@ export class Link extends EventEmitter {
       throw this.describeConnectFailure(err as Error & { code?: string; condition?: string });
     }
     entity.on("disconnect", () => this.onDisconnect(entity));
-    this.state = "online";
+    this.status("online");
     this.attempt = 0;
     this.emit("online");
   }
@@ -212,7 +199,7 @@ export class Link extends EventEmitter {
     const reason = condition ? ` (${condition})` : "";
     this.pending.rejectAll(new ConnectError(`link to ${this.address} lost${reason}`, "link_lost"));
     if (this.state === "stopped" || this.state === "failed") return;
-    this.state = "reconnecting";
+    this.status("reconnecting", condition);
     this.emit("offline", condition);
     if (condition && FINAL_CONDITIONS.has(condition)) {
       this.fail(new LinkFailedError(`link to ${this.address} closed by the server: ${condition}${this.lastStreamError?.text ? ` (${this.lastStreamError.text})` : ""}`, condition));
@@ -236,12 +223,9 @@ export class Link extends EventEmitter {
     }, delay);
   }
 
-  /** No more reconnects: everyone waiting learns why. */
-  private fail(err: LinkFailedError): void {
-    this.state = "failed";
-    this.failure = err;
+  protected override fail(err: LinkFailedError): void {
     this.pending.rejectAll(err);
-    this.emit("failed", err);
+    super.fail(err);
   }
 
   private async closeEntity(): Promise<void> {
@@ -249,40 +233,6 @@ export class Link extends EventEmitter {
     this.entity = null;
     if (entity) await safeStop(entity);
   }
-}
-
-interface OnlineWait {
-  online: () => boolean;
-  /** A reason to give up at once (failed for good, stopped), checked before waiting and at each `failed` event. */
-  failure: () => Error | undefined;
-  timeoutMs: number;
-  signal?: AbortSignal | undefined;
-  timeoutError: () => Error;
-}
-
-/** Waits for `online` on `emitter`; gives up on `failed`, on abort, or after the timeout. Shared by both connection kinds. */
-export function waitUntilOnline(emitter: EventEmitter, wait: OnlineWait): Promise<void> {
-  const early = wait.failure();
-  if (early) return Promise.reject(early);
-  if (wait.signal?.aborted) return Promise.reject(new InterruptedError());
-  if (wait.online()) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const finish = (err?: Error) => {
-      clearTimeout(timer);
-      emitter.off("online", onOnline);
-      emitter.off("failed", onFailed);
-      wait.signal?.removeEventListener("abort", onAbort);
-      if (err) reject(err);
-      else resolve();
-    };
-    const onOnline = () => finish();
-    const onFailed = (err: Error) => finish(wait.failure() ?? err);
-    const onAbort = () => finish(new InterruptedError());
-    const timer = setTimeout(() => finish(wait.timeoutError()), wait.timeoutMs);
-    emitter.on("online", onOnline);
-    emitter.on("failed", onFailed);
-    wait.signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 async function safeStop(entity: Component): Promise<void> {

@@ -12,7 +12,7 @@ import { checkWitnesses, kicked, markEndedBetween, rotateSecret, startWitness, t
 // packet, none is ended without its own packet and grace, the exit code and summary are right, and cxfr exits
 // within the stated time.
 
-const users = Array.from({ length: 40 }, (_, i) => ({ user: `f${i}`, password: `pw-f${i}` }));
+const users = Array.from({ length: 60 }, (_, i) => ({ user: `f${i}`, password: `pw-f${i}` }));
 let nextUser = 0;
 const takeUsers = (n: number) => users.slice(nextUser, (nextUser += n)).map((u) => u.user);
 
@@ -175,6 +175,49 @@ describe("fault injection: cxfr drain against real Prosody", function () {
     checkWitnesses(row.witnesses, 30_000, { answer: "refuse" });
     expect(result.code, result.stderr).to.equal(0);
     expect(kicked(row.witnesses)).to.equal(2);
+  });
+});
+
+describe("fault injection: cxfr drain against real ejabberd", function () {
+  this.timeout(60_000);
+  let server: LabServer;
+
+  before(async () => {
+    server = await startServer({ kind: "ejabberd", name: "faults-ejabberd", users });
+  });
+  after(() => server?.stop());
+
+  it("link cut and restored during the grace: one packet each, kicked after the whole grace, exit 0 (≤ 20 s)", async () => {
+    const row = await startRow(server, { clients: 3, grace: "3s", viaProxy: true });
+    await packetsArrived(row.witnesses);
+    await row.proxy?.cut(1000);
+    const result = await finishRow(row, 20_000);
+    expect(result.code, result.stderr).to.equal(0);
+    checkWitnesses(row.witnesses, 3000);
+    expect(kicked(row.witnesses)).to.equal(3);
+  });
+
+  it("SIGINT while the link is down: exits 130 within 5 s of the signal, nobody kicked", async () => {
+    const row = await startRow(server, { clients: 2, grace: "30s", viaProxy: true });
+    await packetsArrived(row.witnesses);
+    void row.proxy?.cut(20_000);
+    await new Promise((r) => setTimeout(r, 500));
+    const signalledAt = Date.now();
+    process.kill(row.run.pid, "SIGINT");
+    const result = await finishRow(row, 8_000);
+    expect(result.code, result.stderr).to.equal(130);
+    expect(Date.now() - signalledAt).to.be.below(5_000);
+    expect(kicked(row.witnesses)).to.equal(0);
+  });
+
+  it("a listing reply without its query mid-job: no one counted moved or kicked, exit 3 (≤ 30 s)", async () => {
+    const row = await startRow(server, { clients: 2, grace: "2s", viaProxy: true });
+    await packetsArrived(row.witnesses);
+    row.proxy?.rewrite((chunk) => chunk.split("http://jabber.org/protocol/disco#items").join("urn:example:broken"));
+    const result = await finishRow(row, 30_000);
+    expect(result.code, result.stderr).to.equal(3);
+    expect(result.events.filter((e) => e.event === "moved")).to.deep.equal([]);
+    expect(kicked(row.witnesses)).to.equal(0);
   });
 });
 

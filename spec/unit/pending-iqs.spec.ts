@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { EventEmitter } from "node:events";
 import xml from "@xmpp/xml";
 import { ConnectError, InterruptedError, LinkFailedError } from "../../lib/errors.ts";
-import { waitUntilOnline } from "../../lib/link/link.ts";
+import { waitUntilOnline } from "../../lib/link/lifecycle.ts";
 import { PendingIqs } from "../../lib/link/pending-iqs.ts";
 
 // issue 6 defect 11: IQ replies match on from + id

@@ -1,6 +1,6 @@
-// The few @xmpp/client 0.14 internals this package relies on, typed in one place. None of them is in
-// @types/xmpp__client; all are plain (not #private) members of @xmpp/connection 0.14 and
-// @xmpp/stream-management 0.14.
+// The few @xmpp/client 0.14 internals cxfr relies on, typed in one place, below both lib/link (the admin
+// account) and lib/client (the published handler). None of them is in @types/xmpp__client; all are plain
+// (not #private) members of @xmpp/connection 0.14 and @xmpp/stream-management 0.14.
 import type { EventEmitter } from "node:events";
 import type { Socket } from "node:net";
 import type { Client } from "@xmpp/client";

@@ -56,6 +56,7 @@ export class SocketDestroyer {
   private readonly ssPath: string;
   private readonly exec: ExecFileRunner;
   private readonly readStatus: () => Promise<string>;
+  private checked: Promise<Permission> | undefined;
 
   constructor(options: SocketDestroyOptions = {}) {
     this.ssPath = options.ssPath ?? "ss";
@@ -63,8 +64,13 @@ export class SocketDestroyer {
     this.readStatus = options.readStatus ?? (() => readFile("/proc/self/status", "utf8"));
   }
 
-  /** Whether destroy() can work here: `ss` runs and this process holds CAP_NET_ADMIN. */
-  async permission(): Promise<Permission> {
+  /** Whether destroy() can work here: `ss` runs and this process holds CAP_NET_ADMIN. Checked once. */
+  permission(): Promise<Permission> {
+    this.checked ??= this.check();
+    return this.checked;
+  }
+
+  private async check(): Promise<Permission> {
     const status = await this.readStatus().catch(() => "");
     if (!hasNetAdmin(status)) return { ok: false, why: "this process lacks CAP_NET_ADMIN (run as root or grant the capability)" };
     const version = await this.exec(this.ssPath, ["-V"], 5000).catch((err: Error) => ({ code: -1, stdout: "", stderr: err.message }));

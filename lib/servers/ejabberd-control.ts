@@ -1,5 +1,5 @@
 import type { HostPort } from "../xmpp/address.ts";
-import { ejabberdSeeOtherHost, streamErrorXml, type ConnectedUser, type Ejabberdctl } from "./ejabberdctl.ts";
+import { c2sPortsFromConfig, ejabberdSeeOtherHost, streamErrorXml, type ConnectedUser, type Ejabberdctl } from "./ejabberdctl.ts";
 import type { ClientAddress, ControlResult, SessionControl } from "./session-control.ts";
 
 /** How long one `connected_users_info` table answers address lookups (each call starts an Erlang VM, ~0.5-1 s). */
@@ -9,8 +9,15 @@ const TABLE_TTL_MS = 2000;
 export class EjabberdControl implements SessionControl {
   readonly channel = "ejabberdctl";
   private table: { at: number; users: Promise<ConnectedUser[]> } | undefined;
+  /** This node's c2s listener ports (from its ejabberd.yml): the server end of each client connection. */
+  private readonly c2sPorts: number[];
 
-  constructor(private readonly ctl: Ejabberdctl) {}
+  constructor(
+    private readonly ctl: Ejabberdctl,
+    c2sPorts?: number[],
+  ) {
+    this.c2sPorts = c2sPorts ?? c2sPortsFromConfig(ctl.config.configDir);
+  }
 
   seeOtherHostProblem(target: HostPort): string | undefined {
     const form = ejabberdSeeOtherHost(target);
@@ -32,7 +39,7 @@ export class EjabberdControl implements SessionControl {
     const asked = Date.now();
     let user = (await this.usersTable(asked - TABLE_TTL_MS)).find((u) => u.jid === jid);
     if (!user && (this.table?.at ?? 0) < asked) user = (await this.usersTable(asked)).find((u) => u.jid === jid);
-    return user ? { ip: user.ip, port: user.port } : undefined;
+    return user ? { ip: user.ip, port: user.port, ...(this.c2sPorts.length ? { serverPorts: this.c2sPorts } : {}) } : undefined;
   }
 
   /** The table, fetched again unless the current one was fetched at or after `notBefore`. */

@@ -17,9 +17,9 @@ const contact = { user: "bob", password: "pw-bob" };
 const live = () => new AbortController().signal;
 const PROBE = fileURLToPath(new URL("../support/reset-probe.ts", import.meta.url));
 
-/** The server-side TCP sockets whose remote end is this client port (what `reset` destroys). */
-async function serverSockets(port: number): Promise<string[]> {
-  const { stdout } = await promisify(execFile)("ss", ["-H", "-t", "-n", "state", "established", "dst", "127.0.0.1", "dport", "=", `:${port}`]);
+/** The server's TCP sockets to this client port (what `reset` destroys); other labs on this host may reuse the port. */
+async function serverSockets(port: number, serverPort: number): Promise<string[]> {
+  const { stdout } = await promisify(execFile)("ss", ["-H", "-t", "-n", "state", "established", "dst", "127.0.0.1", "dport", "=", `:${port}`, "sport", "=", `:${serverPort}`]);
   return stdout.split("\n").filter((line) => line.trim() !== "");
 }
 
@@ -59,7 +59,7 @@ for (const kind of ["ejabberd", "prosody"] as const) describe(`reset on ${kind}:
     const report = JSON.parse(stdout.trim().split("\n").at(-1) as string) as { channel: { usable: boolean; why: string }; attempt: { status: string; reason: string } };
     expect(report.channel).to.include({ usable: false });
     expect(report.attempt).to.deep.equal({ status: "unavailable", reason: "this process lacks CAP_NET_ADMIN (run as root or grant the capability)" });
-    expect(await serverSockets(port)).to.have.length(1);
+    expect(await serverSockets(port, server.c2sPort)).to.have.length(1);
     expect(client.events.map((e) => e.kind)).to.not.include("disconnected");
   });
 
@@ -111,7 +111,7 @@ describe("reset on Prosody (no mod_smacks in the lab): the client loses its conn
     const other = await startRoaming(server, `ari@${server.domain}/slix`, "pw-ari");
     try {
       const address = await control.clientAddress(client.jid);
-      expect(address).to.include({ ip: "127.0.0.1", serverPort: server.c2sPort });
+      expect(address).to.deep.include({ ip: "127.0.0.1", serverPorts: [server.c2sPort] });
       const mark = client.events.length;
       expect(await buildMethods(control, undefined).reset.apply({ jid: client.jid, bare: `amy@${server.domain}`, resource: "slix" }, { host: "127.0.0.1" }, live())).to.deep.equal({ status: "sent" });
       await client.next("disconnected", mark);

@@ -22,7 +22,7 @@ export class ResetMethod implements Method {
     const address = await this.addressOf(session);
     if (!address) return { status: "unavailable", reason: "the client's address and port are not known (configure admin_socket or ejabberdctl)" };
     if (signal.aborted) return { status: "unavailable", reason: "job stopped" };
-    const result = await this.destroyer.destroy(address, address.serverPort);
+    const result = await this.destroyer.destroy(address, address.serverPorts);
     if (result.destroyed > 0) return { status: "sent" };
     return { status: "unavailable", reason: result.error ? `socket destroy failed: ${result.error}` : `no TCP connection from ${address.ip} port ${address.port} on this host` };
   }

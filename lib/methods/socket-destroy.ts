@@ -56,6 +56,7 @@ export class SocketDestroyer {
   private readonly ssPath: string;
   private readonly exec: ExecFileRunner;
   private readonly readStatus: () => Promise<string>;
+  private checked: Promise<Permission> | undefined;
 
   constructor(options: SocketDestroyOptions = {}) {
     this.ssPath = options.ssPath ?? "ss";
@@ -63,8 +64,13 @@ export class SocketDestroyer {
     this.readStatus = options.readStatus ?? (() => readFile("/proc/self/status", "utf8"));
   }
 
-  /** Whether destroy() can work here: `ss` runs and this process holds CAP_NET_ADMIN. */
-  async permission(): Promise<Permission> {
+  /** Whether destroy() can work here: `ss` runs and this process holds CAP_NET_ADMIN. Checked once. */
+  permission(): Promise<Permission> {
+    this.checked ??= this.check();
+    return this.checked;
+  }
+
+  private async check(): Promise<Permission> {
     const status = await this.readStatus().catch(() => "");
     if (!hasNetAdmin(status)) return { ok: false, why: "this process lacks CAP_NET_ADMIN (run as root or grant the capability)" };
     const version = await this.exec(this.ssPath, ["-V"], 5000).catch((err: Error) => ({ code: -1, stdout: "", stderr: err.message }));
@@ -73,21 +79,23 @@ export class SocketDestroyer {
   }
 
   /**
-   * Destroys the server's socket to this client; resolves with how many sockets the kernel destroyed. When more
-   * than one established connection has the client's address and port as its remote end (this host also talks
-   * to that address and port, e.g. its own outgoing connection), keeps those whose local port is a listening
-   * port here (the server's end); still more than one, it destroys nothing.
+   * Destroys the server's socket to this client; resolves with how many sockets the kernel destroyed. Several
+   * established connections can have the client's address and port as their remote end (the same client port
+   * reaching two servers on this host, or this host's own outgoing connection): only those whose local port is
+   * one of `serverPorts` count, or without them, those whose local port is listening here. Still more than one,
+   * it destroys nothing.
    */
-  async destroy(client: ClientAddress, serverPort?: number): Promise<{ destroyed: number; error?: string }> {
-    const listed = await this.exec(this.ssPath, ssListArgs(client, serverPort), 5000);
+  async destroy(client: ClientAddress, serverPorts?: number[]): Promise<{ destroyed: number; error?: string }> {
+    const listed = await this.exec(this.ssPath, ssListArgs(client), 5000);
     let ports = localPorts(listed.stdout);
-    if (ports.length > 1 && serverPort === undefined) {
+    if (serverPorts?.length) ports = ports.filter((port) => serverPorts.includes(port));
+    else if (ports.length > 1) {
       const listening = new Set(localPorts((await this.exec(this.ssPath, ["-t", "-n", "-H", "state", "listening"], 5000)).stdout));
       ports = ports.filter((port) => listening.has(port));
     }
     if (ports.length === 0) return { destroyed: 0 };
     if (ports.length > 1) return { destroyed: 0, error: `${ports.length} connections match ${client.ip} port ${client.port}; not choosing one` };
-    const result = await this.exec(this.ssPath, ssKillArgs(client, serverPort ?? ports[0]), 5000);
+    const result = await this.exec(this.ssPath, ssKillArgs(client, ports[0]), 5000);
     const error = result.code !== 0 || /SOCK_DESTROY/.test(result.stderr) ? (result.stderr.trim() || `exit code ${result.code}`) : undefined;
     return { destroyed: lines(result.stdout).length, ...(error ? { error } : {}) };
   }

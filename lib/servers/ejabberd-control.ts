@@ -1,7 +1,5 @@
-import { readFile } from "node:fs/promises";
-import { parse as parseYaml } from "yaml";
 import type { HostPort } from "../xmpp/address.ts";
-import { ejabberdSeeOtherHost, streamErrorXml, type ConnectedUser, type Ejabberdctl } from "./ejabberdctl.ts";
+import { c2sPortsFromConfig, ejabberdSeeOtherHost, streamErrorXml, type ConnectedUser, type Ejabberdctl } from "./ejabberdctl.ts";
 import type { ClientAddress, ControlResult, SessionControl } from "./session-control.ts";
 
 /** How long one `connected_users_info` table answers address lookups (each call starts an Erlang VM, ~0.5-1 s). */
@@ -11,10 +9,15 @@ const TABLE_TTL_MS = 2000;
 export class EjabberdControl implements SessionControl {
   readonly channel = "ejabberdctl";
   private table: { at: number; users: Promise<ConnectedUser[]> } | undefined;
+  /** This node's c2s listener ports (from its ejabberd.yml): the server end of each client connection. */
+  private readonly c2sPorts: number[];
 
-  private c2sPort: Promise<number | undefined> | undefined;
-
-  constructor(private readonly ctl: Ejabberdctl) {}
+  constructor(
+    private readonly ctl: Ejabberdctl,
+    c2sPorts?: number[],
+  ) {
+    this.c2sPorts = c2sPorts ?? c2sPortsFromConfig(ctl.config.configDir);
+  }
 
   seeOtherHostProblem(target: HostPort): string | undefined {
     const form = ejabberdSeeOtherHost(target);
@@ -36,9 +39,7 @@ export class EjabberdControl implements SessionControl {
     const asked = Date.now();
     let user = (await this.usersTable(asked - TABLE_TTL_MS)).find((u) => u.jid === jid);
     if (!user && (this.table?.at ?? 0) < asked) user = (await this.usersTable(asked)).find((u) => u.jid === jid);
-    if (!user) return undefined;
-    const serverPort = await (this.c2sPort ??= c2sPortOf(`${this.ctl.config.configDir}/ejabberd.yml`));
-    return { ip: user.ip, port: user.port, ...(serverPort !== undefined ? { serverPort } : {}) };
+    return user ? { ip: user.ip, port: user.port, ...(this.c2sPorts.length ? { serverPorts: this.c2sPorts } : {}) } : undefined;
   }
 
   /** The table, fetched again unless the current one was fetched at or after `notBefore`. */
@@ -58,19 +59,5 @@ export class EjabberdControl implements SessionControl {
   private async send(jid: string, element: string): Promise<ControlResult> {
     const failure = await this.ctl.sendStanzaC2s(jid, element);
     return failure === undefined ? { done: true } : { done: false, why: `ejabberdctl send_stanza_c2s: ${failure}` };
-  }
-}
-
-/**
- * The one ejabberd_c2s listener port in ejabberd.yml, or undefined when there are none or several: it narrows a socket
- * destroy to the server's end of the client's connection (this host may talk to the same client port elsewhere).
- */
-export async function c2sPortOf(path: string): Promise<number | undefined> {
-  try {
-    const config = parseYaml(await readFile(path, "utf8")) as { listen?: Array<{ port?: unknown; module?: unknown }> } | null;
-    const ports = (config?.listen ?? []).filter((l) => l.module === "ejabberd_c2s").map((l) => Number(l.port)).filter((p) => Number.isInteger(p) && p > 0);
-    return ports.length === 1 ? ports[0] : undefined;
-  } catch {
-    return undefined;
   }
 }

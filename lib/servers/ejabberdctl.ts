@@ -1,6 +1,9 @@
 // ejabberd's own command-line tool, run with execFile and an argument array (never a shell). Debian's
 // ejabberdctl is a sh script, but it passes its arguments on quoted ("$@") to the Erlang control node.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import xml from "@xmpp/xml";
+import { parse as parseYaml } from "yaml";
 import { ConnectError, InputError } from "../errors.ts";
 import { formatHostPort, isIPv4, isIPv6, type HostPort } from "../xmpp/address.ts";
 import { parseFullJid } from "../xmpp/jid.ts";
@@ -50,6 +53,20 @@ export function ejabberdSeeOtherHost(target: HostPort): { text: string } | { why
 /** A <stream:error/> ejabberd's send_stanza_c2s accepts (it needs the stream prefix declared on the element). */
 export function streamErrorXml(condition: string, content?: string): string {
   return xml("stream:error", { "xmlns:stream": NS_STREAM }, xml(condition, { xmlns: NS_STREAMS }, ...(content !== undefined ? [content] : []))).toString();
+}
+
+/** The ports of the ejabberd_c2s listeners in config_dir/ejabberd.yml; empty when they cannot be read. */
+export function c2sPortsFromConfig(configDir: string, read: (path: string) => string = (path) => readFileSync(path, "utf8")): number[] {
+  try {
+    const doc = parseYaml(read(join(configDir, "ejabberd.yml"))) as { listen?: unknown } | null;
+    const listeners = Array.isArray(doc?.listen) ? (doc.listen as Array<Record<string, unknown>>) : [];
+    return listeners
+      .filter((l) => l?.module === "ejabberd_c2s")
+      .map((l) => Number(l.port))
+      .filter((port) => Number.isInteger(port) && port > 0 && port < 65536);
+  } catch {
+    return [];
+  }
 }
 
 export function parseConnectedUsersInfo(stdout: string): ConnectedUser[] {

@@ -55,7 +55,7 @@ export function lineOutcome(result: ShellResult): LineOutcome {
 }
 
 /** The address from clientAddressLine's result, or undefined. */
-export function parseClientAddress(result: ShellResult): { ip: string; port: number; serverPort: number } | undefined {
+export function parseClientAddress(result: ShellResult): { ip: string; port: number; serverPorts: number[] } | undefined {
   const match = result.ok ? /^Result: cxfr:addr (\S+) (\d+) (\d+)$/.exec(result.text) : null;
-  return match ? { ip: match[1] as string, port: Number(match[2]), serverPort: Number(match[3]) } : undefined;
+  return match ? { ip: match[1] as string, port: Number(match[2]), serverPorts: [Number(match[3])] } : undefined;
 }

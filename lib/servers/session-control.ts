@@ -6,8 +6,11 @@ export type ControlResult = { done: true } | { done: false; why: string };
 export interface ClientAddress {
   ip: string;
   port: number;
-  /** The server's local port of that connection, when the channel knows it (narrows the socket destroy). */
-  serverPort?: number;
+  /**
+   * The server's local port of that connection, or the ports it may be (the node's c2s listeners), when the
+   * channel knows them: on a host running several servers one client address and port can reach each of them.
+   */
+  serverPorts?: number[];
 }
 
 /**

@@ -17,8 +17,7 @@ const contact = { user: "bob", password: "pw-bob" };
 const live = () => new AbortController().signal;
 const PROBE = fileURLToPath(new URL("../support/reset-probe.ts", import.meta.url));
 
-/** The server-side TCP sockets whose remote end is this client port (what `reset` destroys). */
-/** The server's end of the client's connection (this host may use the same client port towards other servers). */
+/** The server's TCP sockets to this client port (what `reset` destroys); other labs on this host may reuse the port. */
 async function serverSockets(port: number, serverPort: number): Promise<string[]> {
   const { stdout } = await promisify(execFile)("ss", ["-H", "-t", "-n", "state", "established", "dst", "127.0.0.1", "dport", "=", `:${port}`, "sport", "=", `:${serverPort}`]);
   return stdout.split("\n").filter((line) => line.trim() !== "");
@@ -112,7 +111,7 @@ describe("reset on Prosody (no mod_smacks in the lab): the client loses its conn
     const other = await startRoaming(server, `ari@${server.domain}/slix`, "pw-ari");
     try {
       const address = await control.clientAddress(client.jid);
-      expect(address).to.include({ ip: "127.0.0.1", serverPort: server.c2sPort });
+      expect(address).to.deep.include({ ip: "127.0.0.1", serverPorts: [server.c2sPort] });
       const mark = client.events.length;
       expect(await buildMethods(control, undefined).reset.apply({ jid: client.jid, bare: `amy@${server.domain}`, resource: "slix" }, { host: "127.0.0.1" }, live())).to.deep.equal({ status: "sent" });
       await client.next("disconnected", mark);
@@ -121,6 +120,41 @@ describe("reset on Prosody (no mod_smacks in the lab): the client loses its conn
       expect(other.events.map((e) => e.kind)).to.not.include("disconnected");
     } finally {
       await Promise.all([client.stop(), other.stop()]);
+    }
+  });
+});
+
+describe("reset between two independent ejabberd nodes (no cluster): the client cannot resume on the other", function () {
+  this.timeout(120_000);
+  let a: LabServer;
+  let b: LabServer;
+  let controlA: EjabberdControl;
+
+  before(async () => {
+    [a, b] = await Promise.all([startServer({ kind: "ejabberd", name: "reset-ind-a", users: movers }), startServer({ kind: "ejabberd", name: "reset-ind-b", users: movers })]);
+    controlA = new EjabberdControl(new Ejabberdctl(a.ejabberdctl as NonNullable<LabServer["ejabberdctl"]>));
+  });
+  after(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+  });
+
+  it("logs in afresh on node B, while node A keeps the hibernated session listed until it is ended", async () => {
+    const client = await startRoaming(a, `amy@${a.domain}/slix`, "pw-amy", { sm: true, then: `127.0.0.1:${b.c2sPort}` });
+    try {
+      await client.next("sm-enabled", 0);
+      const mark = client.events.length;
+      expect(await buildMethods(controlA, undefined).reset.apply({ jid: client.jid, bare: `amy@${a.domain}`, resource: "slix" }, { host: "127.0.0.1" }, live())).to.deep.equal({ status: "sent" });
+      const online = await client.next("online", mark);
+      expect(online.args).to.deep.equal([client.jid, String(b.c2sPort)]);
+      expect(client.events.slice(mark).map((e) => e.kind)).to.not.include("resumed");
+      // still listed on A (hibernated, waiting for a resume that will not come): a drain must end it itself
+      expect(await controlA.clientAddress(client.jid)).to.not.equal(undefined);
+      expect(await controlA.shutdown(client.jid)).to.deep.equal({ done: true });
+      const fresh = new Ejabberdctl(a.ejabberdctl as NonNullable<LabServer["ejabberdctl"]>);
+      expect((await fresh.connectedUsersInfo()).map((u) => u.jid)).to.not.include(client.jid);
+      expect(client.events.slice(mark).map((e) => e.kind)).to.not.include("stream-error");
+    } finally {
+      await client.stop();
     }
   });
 });

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { InputError } from "../../lib/errors.ts";
 import { EjabberdControl } from "../../lib/servers/ejabberd-control.ts";
-import { Ejabberdctl, ejabberdSeeOtherHost, parseConnectedUsersInfo, streamErrorXml, validateEjabberdctlConfig } from "../../lib/servers/ejabberdctl.ts";
+import { c2sPortsFromConfig, Ejabberdctl, ejabberdSeeOtherHost, parseConnectedUsersInfo, streamErrorXml, validateEjabberdctlConfig } from "../../lib/servers/ejabberdctl.ts";
 import type { ExecFileRunner } from "../../lib/servers/exec.ts";
 import { parseXml } from "../../lib/xmpp/stanza.ts";
 import { thrownBy } from "./support/xml.ts";
@@ -73,6 +73,13 @@ describe("ejabberdctl", () => {
       expect(await control.seeOtherHost("alice@localhost/r1", { host: "ej2.example.com", port: 5223 })).to.have.property("done", false);
       expect(calls).to.deep.equal([]);
     });
+  });
+
+  it("reads the node's c2s listener ports from its ejabberd.yml", () => {
+    const yml = "listen:\n  - { port: 5222, ip: '::', module: ejabberd_c2s }\n  - { port: 5269, module: ejabberd_s2s_in }\n  - { port: 5223, module: ejabberd_c2s, tls: true }\n";
+    expect(c2sPortsFromConfig("/etc/x", (path) => (path === "/etc/x/ejabberd.yml" ? yml : ""))).to.deep.equal([5222, 5223]);
+    expect(c2sPortsFromConfig("/etc/x", () => "listen: [")).to.deep.equal([]);
+    expect(c2sPortsFromConfig("/nonexistent-dir")).to.deep.equal([]);
   });
 
   it("streamErrorXml escapes its content", () => {

@@ -90,7 +90,7 @@ describe("Lua lines for Prosody's admin shell", () => {
 
   it("clientAddressLine and its parser", () => {
     expect(clientAddressLine("bob@localhost/b1")).to.include('prosody.full_sessions["bob@localhost/b1"]');
-    expect(parseClientAddress({ ok: true, text: "Result: cxfr:addr 127.0.0.1 40312 5222", output: [] })).to.deep.equal({ ip: "127.0.0.1", port: 40312, serverPort: 5222 });
+    expect(parseClientAddress({ ok: true, text: "Result: cxfr:addr 127.0.0.1 40312 5222", output: [] })).to.deep.equal({ ip: "127.0.0.1", port: 40312, serverPorts: [5222] });
     expect(parseClientAddress({ ok: true, text: "Result: cxfr:absent", output: [] })).to.equal(undefined);
     expect(parseClientAddress({ ok: false, text: "Error: boom", output: [] })).to.equal(undefined);
   });

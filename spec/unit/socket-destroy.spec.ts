@@ -22,7 +22,7 @@ function recorder(stdout = "") {
 }
 
 /** A control that records what it was asked and never reaches a server. */
-function fakeControl(address?: { ip: string; port: number }) {
+function fakeControl(address?: { ip: string; port: number; serverPorts?: number[] }) {
   const asked: string[] = [];
   const control: SessionControl = {
     channel: "fake",
@@ -92,6 +92,13 @@ describe("socket destroy and the methods built on channels", () => {
       const { reset } = buildMethods(fakeControl({ ip: "127.0.0.1", port: 40312 }).control, undefined, new SocketDestroyer({ exec, readStatus: async () => ROOT_STATUS }));
       expect(await reset.apply(SESSION, TARGET, live())).to.deep.equal({ status: "sent" });
       expect(calls.filter((args) => args[0] === "-K")).to.deep.equal([ssKillArgs({ ip: "127.0.0.1", port: 40312 }, 5222)]);
+    });
+
+    it("with the server's ports known, destroys only the connection ending at one of them", async () => {
+      const { calls, exec } = recorder("0 0 127.0.0.1:43433 127.0.0.1:38330\n0 0 127.0.0.1:46105 127.0.0.1:38330\n");
+      const { reset } = buildMethods(fakeControl({ ip: "127.0.0.1", port: 38330, serverPorts: [46105, 5223] }).control, undefined, new SocketDestroyer({ exec, readStatus: async () => ROOT_STATUS }));
+      expect(await reset.apply(SESSION, TARGET, live())).to.deep.equal({ status: "sent" });
+      expect(calls.filter((args) => args[0] === "-K")).to.deep.equal([ssKillArgs({ ip: "127.0.0.1", port: 38330 }, 46105)]);
     });
 
     it("destroys nothing when two matching connections both end at listening ports", async () => {

@@ -1,7 +1,8 @@
 """A real slixmpp client that stays: it follows see-other-host (slixmpp's own handling), reconnects after a lost
 connection, and with --sm enables XEP-0198 with resumption (slixmpp's xep_0198 plugin resumes on reconnect).
 
-Usage: /usr/bin/python3 roaming.py HOST PORT JID PASSWORD [--sm] [--presence-to JID]
+Usage: /usr/bin/python3 roaming.py HOST PORT JID PASSWORD [--sm] [--presence-to JID] [--then HOST:PORT]
+--then: where to reconnect after a lost connection (as a load balancer that stopped sending to the first node).
 Prints one event per line: "online JID PEERPORT", "sm-enabled", "resumed PEERPORT", "stream-error CONDITION TEXT",
 "disconnected", "connect-failed HOST PORT", "message FROM BODY". Stops on SIGTERM.
 """
@@ -18,8 +19,9 @@ def say(*parts):
 
 
 class Roaming(slixmpp.ClientXMPP):
-    def __init__(self, jid, password, presence_to):
+    def __init__(self, jid, password, presence_to, then):
         super().__init__(jid, password)
+        self.then = then
         self.enable_plaintext = True
         self.presence_to = presence_to
         self.redirected = False
@@ -62,7 +64,7 @@ class Roaming(slixmpp.ClientXMPP):
         if self.redirected:
             self.redirected = False  # slixmpp reconnects to the new host itself
         else:
-            self.connect(self.address, disable_starttls=True)
+            self.connect(self.then or self.address, disable_starttls=True)
 
 
 def main():
@@ -71,7 +73,8 @@ def main():
     host, port, jid, password = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
     rest = sys.argv[5:]
     presence_to = rest[rest.index("--presence-to") + 1] if "--presence-to" in rest else None
-    client = Roaming(jid, password, presence_to)
+    then = rest[rest.index("--then") + 1].rsplit(":", 1) if "--then" in rest else None
+    client = Roaming(jid, password, presence_to, (then[0], int(then[1])) if then else None)
     if "--sm" in rest:
         client.register_plugin("xep_0198")
     client.loop.add_signal_handler(signal.SIGTERM, client.loop.stop)

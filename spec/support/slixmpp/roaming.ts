@@ -31,10 +31,12 @@ function matches(kind: Match, event: RoamingEvent): boolean {
 export interface RoamingOptions {
   sm?: boolean;
   presenceTo?: string;
+  /** Reconnect here after a lost connection ("127.0.0.1:PORT"), as a load balancer that moved on would. */
+  then?: string;
 }
 
 export async function startRoaming(server: { host: string; c2sPort: number }, jid: string, password: string, options: RoamingOptions = {}): Promise<RoamingClient> {
-  const args = [SCRIPT, server.host, String(server.c2sPort), jid, password, ...(options.sm ? ["--sm"] : []), ...(options.presenceTo ? ["--presence-to", options.presenceTo] : [])];
+  const args = [SCRIPT, server.host, String(server.c2sPort), jid, password, ...(options.sm ? ["--sm"] : []), ...(options.presenceTo ? ["--presence-to", options.presenceTo] : []), ...(options.then ? ["--then", options.then] : [])];
   const child = spawn("/usr/bin/python3", args, { stdio: ["ignore", "pipe", "pipe"] });
   const events: RoamingEvent[] = [];
   const waiters = new Set<() => void>();

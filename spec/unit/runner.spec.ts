@@ -144,6 +144,22 @@ describe("TransferJob state machine (fake node, fake time)", () => {
     expect(node.packets).to.have.length(3);
   });
 
+  it("measures the grace on the job's monotonic clock: a wall-clock step of an hour changes nothing", async () => {
+    const clock = new FakeClock();
+    const node = fakeNode(clock, { "a@localhost/1": "ignores" });
+    const realNow = Date.now;
+    let offset = 0;
+    Date.now = () => realNow() + offset;
+    clock.at(2000, () => (offset += 3600_000)); // NTP steps the wall clock forward mid-grace
+    try {
+      await job(clock, node, { graceMs: 10_000 }).run();
+    } finally {
+      Date.now = realNow;
+    }
+    expect(node.kicks[0]?.at).to.be.at.least(10_000);
+    expect(node.kicks[0]?.at).to.be.below(12_500);
+  });
+
   it("a `wait` error is not a refusal: the session gets its whole grace, and no second packet", async () => {
     const clock = new FakeClock();
     const node = fakeNode(clock, { "w@localhost/1": "waits" });

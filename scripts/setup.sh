@@ -7,7 +7,8 @@
 # was already running is left alone; the test lab starts its own private instances.
 set -euo pipefail
 
-PACKAGES=(prosody ejabberd python3-slixmpp)
+# iproute2: `ss -K` (the reset method); lua5.4: specs read back the Lua literals sent to Prosody's admin socket
+PACKAGES=(prosody ejabberd python3-slixmpp iproute2 lua5.4)
 
 say() { printf 'setup: %s\n' "$*"; }
 die() { printf 'setup: ERROR: %s\n' "$*" >&2; exit 1; }

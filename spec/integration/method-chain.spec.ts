@@ -8,10 +8,26 @@ import { join } from "node:path";
 import { expect } from "chai";
 import { runCli, type CliResult } from "../support/cli.ts";
 import { loginClient, startServer, type LabClient, type LabServer } from "../support/lab/index.ts";
+import { startRoaming, type RoamingClient } from "../support/slixmpp/roaming.ts";
 
 const users = ["cara", "dan", "eve", "fay"].map((user) => ({ user, password: `pw-${user}` }));
 const env = { PATH: process.env.PATH, HOME: process.env.HOME };
 const GRACE_MS = 60_000;
+
+/** Nodes a and b (standalone, public c2s address each); node a with its admin socket. */
+function twoNodeConfig(dir: string, a: LabServer, b: LabServer): string {
+  const path = join(dir, "two-nodes.yml");
+  const node = (name: string, s: LabServer, extra: string[]) => [
+    `  - name: ${name}`,
+    `    server: "${s.componentAddress}"`,
+    `    component: ${s.component}`,
+    `    secret: "${s.secret}"`,
+    `    public: "${s.c2sAddress}"`,
+    ...extra,
+  ];
+  writeFileSync(path, [`domain: ${a.domain}`, `journal: ${join(dir, "cxfr.db")}`, "nodes:", ...node("a", a, [`    admin_socket: ${a.adminSocket as string}`]), ...node("b", b, []), ""].join("\n"));
+  return path;
+}
 
 function remotePort(client: LabClient): number | undefined {
   return (client.xmpp as unknown as { socket?: Socket }).socket?.remotePort;
@@ -115,5 +131,52 @@ describe("cxfr drain with a method chain on two real Prosody nodes (node A's adm
     } finally {
       await Promise.all(clients.map((c) => c.stop()));
     }
+  });
+});
+
+describe("reset between two independent Prosody nodes with mod_smacks: the session left on A is ended once the client is back on B", function () {
+  this.timeout(90_000);
+  const movers = ["gus", "hal"].map((user) => ({ user, password: `pw-${user}` }));
+  let a: LabServer;
+  let b: LabServer;
+  let dir = "";
+  let config = "";
+  let clients: RoamingClient[] = [];
+
+  before(async () => {
+    [a, b] = await Promise.all([startServer({ kind: "prosody", name: "chain-sm-a", users: movers, smacks: true }), startServer({ kind: "prosody", name: "chain-sm-b", users: movers, smacks: true })]);
+    dir = mkdtempSync(join(tmpdir(), "cxfr-chain-sm-"));
+    config = twoNodeConfig(dir, a, b);
+    // after a lost connection each client goes to B, as a load balancer that stopped sending users to A would send it
+    clients = await Promise.all(movers.map((u) => startRoaming(a, `${u.user}@${a.domain}/slix`, u.password, { sm: true, then: b.c2sAddress })));
+    await Promise.all(clients.map((c) => c.next("sm-enabled", 0)));
+  });
+  after(async () => {
+    await Promise.all(clients.map((c) => c.stop()));
+    await Promise.all([a?.stop(), b?.stop()]);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("drain --to b --method reset,kick: each client logs in on B, its hibernated session on A is closed, outcomes say reset", async () => {
+    const marks = clients.map((c) => c.events.length);
+    const r = await runCli(["--config", config, "--node", "a", "drain", "--to", "b", "--method", "reset,kick", "--grace", "30s", "--json"], env);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(summaryOf(r)).to.include({ targeted: 2, moved: 2, kicked: 0, failed: 0, remaining: 0 });
+    expect(summaryOf(r).by_method).to.deep.equal({ reset: 2 });
+    for (const [i, c] of clients.entries()) {
+      expect(eventsOf(r, c.jid).map((e) => [e.event, e.method])).to.deep.equal([["applied", "reset"], ["leftover", "close"], ["moved", "reset"]]);
+      expect(Number(eventsOf(r, c.jid)[2]?.after_ms)).to.be.below(30_000 / 2);
+      // no resume on an independent node: a fresh login with the same resource
+      const online = await c.next("online", marks[i] as number);
+      expect(online.args).to.deep.equal([c.jid, String(b.c2sPort)]);
+      const kinds = c.events.slice(marks[i]).map((e) => e.kind);
+      expect(kinds).to.include("disconnected");
+      expect(kinds).to.not.include("resumed");
+      expect(kinds).to.not.include("stream-error");
+    }
+    const onA = await runCli(["--config", config, "--node", "a", "sessions", "--json"], env);
+    expect(onA.events.map((e) => e.jid)).to.deep.equal([]);
+    const onB = await runCli(["--config", config, "--node", "b", "sessions", "--json"], env);
+    expect(onB.events.map((e) => String(e.jid)).sort()).to.deep.equal(clients.map((c) => c.jid).sort());
   });
 });

@@ -163,12 +163,14 @@ describe("reset between two independent Prosody nodes with mod_smacks: the sessi
     expect(r.code, r.stderr).to.equal(0);
     expect(summaryOf(r)).to.include({ targeted: 2, moved: 2, kicked: 0, failed: 0, remaining: 0 });
     expect(summaryOf(r).by_method).to.deep.equal({ reset: 2 });
+    const gaps: number[] = [];
     for (const [i, c] of clients.entries()) {
       expect(eventsOf(r, c.jid).map((e) => [e.event, e.method])).to.deep.equal([["applied", "reset"], ["leftover", "close"], ["moved", "reset"]]);
       expect(Number(eventsOf(r, c.jid)[2]?.after_ms)).to.be.below(30_000 / 2);
       // no resume on an independent node: a fresh login with the same resource
       const online = await c.next("online", marks[i] as number);
       expect(online.args).to.deep.equal([c.jid, String(b.c2sPort)]);
+      gaps.push(Math.round(online.at - (await c.next("disconnected", marks[i] as number)).at));
       const kinds = c.events.slice(marks[i]).map((e) => e.kind);
       expect(kinds).to.include("disconnected");
       expect(kinds).to.not.include("resumed");
@@ -178,5 +180,6 @@ describe("reset between two independent Prosody nodes with mod_smacks: the sessi
     expect(onA.events.map((e) => e.jid)).to.deep.equal([]);
     const onB = await runCli(["--config", config, "--node", "b", "sessions", "--json"], env);
     expect(onB.events.map((e) => String(e.jid)).sort()).to.deep.equal(clients.map((c) => c.jid).sort());
+    console.log(`      Prosody, independent nodes, reset: offline gap per client (connection lost → online on B, fresh login), ms: ${gaps.sort((x, y) => x - y).join(", ")}`);
   });
 });

@@ -50,6 +50,14 @@ describe("cxfr drain --method reset,kick on a real ejabberd cluster: slixmpp cli
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
+  it("check --node ej2 finds the member's own ejabberdctl and socket destroy, and lists the chain they allow", async () => {
+    const r = await runCli(["--config", config, "--json", "--node", "ej2", "check"], env);
+    expect(r.code, r.stderr).to.equal(0);
+    const last = r.events.at(-1) as { chain: string[]; channels: Array<{ channel: string; usable: boolean }> };
+    expect(last.channels.map((c) => [c.channel, c.usable])).to.deep.equal([["ejabberdctl", true], ["socket-destroy", true]]);
+    expect(last.chain).to.deep.equal(["cxfr", "see-other-host", "reset", "close", "kick"]);
+  });
+
   it("moves each session by reset: resumed on ej1, no unavailable presence, a message sent meanwhile arrives once, ej2 ends empty", async () => {
     // the contact sees these clients' presence, so an unavailable one would be seen too
     expect([...presenceLog].sort()).to.deep.equal(clients.map((c) => `${c.jid} available`).sort());

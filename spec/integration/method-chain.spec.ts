@@ -105,6 +105,7 @@ describe("cxfr drain with a method chain on two real Prosody nodes (node A's adm
         // after_ms counts from the packet: far below the 60 s grace the chain did not wait for
         expect(Number(mine[3]?.after_ms), c.jid).to.be.below(GRACE_MS / 4);
       }
+      console.log(`      packet → moved by see-other-host, ms (grace ${GRACE_MS / 1000} s): ${r.events.filter((e) => e.event === "moved").map((e) => Number(e.after_ms)).sort((x, y) => x - y).join(", ")}`);
       await Promise.all(backOnline);
       for (const c of clients) expect(remotePort(c), c.jid).to.equal(b.c2sPort);
       expect(await listedOnA()).to.deep.equal([]);

@@ -248,7 +248,7 @@ function readClusters(value: unknown): Array<{ cluster: ClusterConfig; nodes: No
     const nodes = c.members.map((m, k) => {
       const mat = `${at}.members[${k}]`;
       const member = mapping(m, mat);
-      knownKeys(member, ["name", "erlang_node", "public", "weight"], `${mat}.`);
+      knownKeys(member, ["name", "erlang_node", "public", "weight", "ejabberdctl"], `${mat}.`);
       const name = requireString(member.name, `${mat}.name`);
       if (!/^[A-Za-z0-9._-]{1,64}$/.test(name)) throw new InputError(`${mat}.name`, "use 1-64 letters, digits, '.', '_' or '-'");
       const erlangNode = requireString(member.erlang_node, `${mat}.erlang_node`);
@@ -261,6 +261,8 @@ function readClusters(value: unknown): Array<{ cluster: ClusterConfig; nodes: No
         cluster,
         ...(member.public !== undefined ? { public: parseHostPort(requireString(member.public, `${mat}.public`), `${mat}.public`) } : {}),
         ...(member.weight !== undefined ? { weight: readWeight(member.weight, `${mat}.weight`) } : {}),
+        // the member's own ejabberdctl (on its host): see-other-host, close and client addresses for reset
+        ...(member.ejabberdctl !== undefined ? { ejabberdctl: readEjabberdctl(member.ejabberdctl, `${mat}.ejabberdctl`) } : {}),
       };
       return node;
     });

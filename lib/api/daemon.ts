@@ -191,7 +191,7 @@ export class Daemon {
     const execute = async (): Promise<JobSummary> => {
       const open = session ?? (await this.waitSession(job.node.name, live.controller.signal));
       this.journal.job(id, "running", { job: id, kind: job.spec.kind, targeted: 0, moved: 0, kicked: 0, failed: 0, skipped: 0, remaining: 0, elapsed_ms: 0 });
-      return runPreparedJob(this.config, open, job, { id, journal: this.journal, signal: live.controller.signal, onEvent: emit, ...(resume ? { resume } : {}) });
+      return runPreparedJob(this.config, open, job, { id, journal: this.journal, signal: live.controller.signal, onEvent: emit, targetSession: async (node) => this.sessions.get(node.name), ...(resume ? { resume } : {}) });
     };
     live.done = execute().then(
       (summary) => {

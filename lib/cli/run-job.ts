@@ -7,6 +7,7 @@ import { assertSessionsOnline, assertTargetsReachable, prepareJob, runPreparedJo
 import { nodeRef } from "../jobs/hold-key.ts";
 import { Journal } from "../store/journal.ts";
 import { runJobViaApi } from "./api-client.ts";
+import { openNode, type NodeSession } from "./connect.ts";
 import { openScope, requireNodeMap } from "./scopes.ts";
 import { presentJob } from "./job-output.ts";
 import type { CommandContext } from "./program.ts";
@@ -73,14 +74,15 @@ async function runHere(ctx: CommandContext, config: Config, node: NodeConfig, jo
     const session = scope.session;
     // on a cluster member, the job sees only the sessions the node map puts on it
     const source = scoped && node.cluster ? async () => (await scope.locate()).filter((l) => l.node === node.name).map((l) => l.session) : undefined;
+    const targets = targetSessions(config);
     try {
       await assertSessionsOnline(job, session, "flag");
       journal?.job(id, "running", emptySummary(id, job.spec.kind));
-      const summary = await runPreparedJob(config, session, job, { id, journal: journal ?? noJournal, signal: controller.signal, onEvent: view.onEvent, ...(source ? { source } : {}), ...(resumed ? { resume: resumed.resume } : {}) });
+      const summary = await runPreparedJob(config, session, job, { id, journal: journal ?? noJournal, signal: controller.signal, onEvent: view.onEvent, targetSession: targets.open, ...(source ? { source } : {}), ...(resumed ? { resume: resumed.resume } : {}) });
       journal?.job(id, summary.error ? "failed" : controller.signal.aborted ? final : "done", summary);
       return view.finish(summary, controller.signal.aborted);
     } finally {
-      await session.close();
+      await Promise.all([session.close(), targets.close()]);
     }
   } catch (err) {
     try {
@@ -95,6 +97,21 @@ async function runHere(ctx: CommandContext, config: Config, node: NodeConfig, jo
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }
+}
+
+/** Links to target nodes, opened on first use (after reset: is the client back there?) and closed with the job. */
+function targetSessions(config: Config): { open: (node: NodeConfig) => Promise<NodeSession | undefined>; close: () => Promise<void> } {
+  const opened = new Map<string, Promise<NodeSession | undefined>>();
+  return {
+    open: (node) => {
+      // a node that cannot be opened (down, or its link held by cxfr serve) shows nothing: the chain goes on after the grace
+      if (!opened.has(node.name)) opened.set(node.name, openNode(config, node).catch(() => undefined));
+      return opened.get(node.name) as Promise<NodeSession | undefined>;
+    },
+    close: async () => {
+      await Promise.all([...opened.values()].map(async (open) => (await open)?.close()));
+    },
+  };
 }
 
 function emptySummary(job: string, kind: string) {

@@ -24,6 +24,8 @@ export type JobEventBody =
   /** A method could not act on a session (no channel, no permission …); the chain moves on. */
   | { event: "unavailable"; jid: string; method: MethodName; reason: string }
   | { event: "acked" | "rejected" | "wait" | "no-reply"; jid: string; condition?: string }
+  /** After reset: the client is back on another node; the session it left here was ended with this method. */
+  | { event: "leftover"; jid: string; method: MethodName }
   | { event: "moved" | "kicked" | "failed" | "skipped" | "remaining"; jid: string; method?: MethodName; reason?: string; after_ms?: number }
   | ({ event: "summary" } & JobSummary);
 

@@ -4,7 +4,7 @@ import { probeFromDomain } from "../link/from-probe.ts";
 import { tcpReachable } from "../link/tcp.ts";
 import { formatHostPort } from "../xmpp/address.ts";
 import { availableMethods, buildMethods, probeChannels, sessionControlFor } from "../methods/channels.ts";
-import type { Method, MethodName } from "../methods/method.ts";
+import type { Method, MethodName, SessionRef } from "../methods/method.ts";
 import { restartedSince } from "../servers/uptime.ts";
 import type { LiveSession } from "../xmpp/admin.ts";
 import { bareJid, canonicalJid, parseFullJid, sameJid } from "../xmpp/jid.ts";
@@ -15,6 +15,7 @@ import { fieldName, FALLBACK_DEFAULT, readFrom, type FieldStyle, type JobSpec } 
 import type { JobJournal, SessionSnapshot } from "./journal-port.ts";
 import type { JobSummary } from "./outcomes.ts";
 import { TransferJob, type JobEvent } from "./runner.ts";
+import { seenElsewhere } from "./seen-elsewhere.ts";
 import type { Target } from "./targets.ts";
 
 /**
@@ -70,6 +71,8 @@ export interface RunOptions {
   resume?: SessionSnapshot[];
   /** The sessions the job is scoped to (a cluster member's, from the node map); default: the node's listing. */
   source?: () => Promise<LiveSession[]>;
+  /** An open session to another configured node (the CLI opens one, the daemon has one), or undefined. */
+  targetSession?: (node: NodeConfig) => Promise<NodeSession | undefined>;
 }
 
 /** Runs the engine to its summary. Events and the summary carry the journal's job id. */
@@ -80,6 +83,7 @@ export async function runPreparedJob(config: Config, session: NodeSession, job: 
   const own = job.node.admin ? bareJid(job.node.admin.jid) : undefined;
   const wanted = job.wanted;
   const chain = await methodChain(job, session);
+  const elsewhere = chain.names.includes("reset") ? seenOnTargetNodes(config, job, run.targetSession) : undefined;
   const engine = new TransferJob({
     id: run.id,
     kind: spec.kind,
@@ -104,6 +108,7 @@ export async function runPreparedJob(config: Config, session: NodeSession, job: 
     fallback: settings.fallback,
     methods: chain.names,
     methodModules: chain.modules,
+    ...(elsewhere ? { seenElsewhere: elsewhere } : {}),
     follow: spec.kind === "drain" && spec.follow !== false,
     ...(spec.announce !== undefined ? { announce: spec.announce } : {}),
     dryRun: Boolean(spec.dryRun),
@@ -135,6 +140,20 @@ async function methodChain(job: PreparedJob, session: NodeSession): Promise<{ na
   const usable = availableMethods(await probeChannels(job.node, kind), { isAdmin: true });
   const names = job.settings.methods.flatMap((m): MethodName[] => (m === "cxfr" ? ["cxfr", ...usable.filter((u) => u !== "cxfr" && u !== "kick")] : [m]));
   return { names, modules, close };
+}
+
+/**
+ * After reset, whether the client is back on a target that is a configured node, from that node's listing. Targets
+ * in the job's own cluster are left out: they list the cluster's sessions, and a resume there moves the session.
+ */
+function seenOnTargetNodes(config: Config, job: PreparedJob, open: RunOptions["targetSession"]): ((session: SessionRef) => Promise<boolean>) | undefined {
+  if (!open) return undefined;
+  const nodes = job.settings.targets.flatMap((t) => config.nodes.filter((n) => n.name === t.label && n !== job.node && !(n.cluster && n.cluster === job.node.cluster)));
+  if (nodes.length === 0) return undefined;
+  return seenElsewhere(nodes.map((node) => async () => {
+    const target = await open(node);
+    return target ? (await target.admin.listSessions()).filter((s) => !target.isOwnSession(s)) : [];
+  }));
 }
 
 export async function resolveFrom(mode: string, domain: string, session: NodeSession): Promise<"domain" | "component"> {

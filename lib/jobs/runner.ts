@@ -76,6 +76,13 @@ export interface TransferJobOptions {
    * once; the full listing stays the cross-check.
    */
   isGone?: (session: SessionRef) => Promise<boolean | undefined>;
+  /**
+   * After `reset`: whether the client is back on another node (its full JID, or a new resource of its account,
+   * listed on a target). On independent nodes the old node keeps a hibernated XEP-0198 session listed, waiting
+   * for a resume that cannot come there; once the client is back elsewhere the job ends that leftover (close,
+   * else kick) and the session counts as moved by reset.
+   */
+  seenElsewhere?: (session: SessionRef) => Promise<boolean>;
   /** Whether the server restarted since this wall-clock time (XEP-0012 uptime); undefined when unknown. */
   restartedSince?: (wallMs: number) => Promise<boolean | undefined>;
   clock?: Clock;
@@ -120,6 +127,7 @@ export class TransferJob {
   private readonly clock: Clock;
   private readonly journal: JobJournal;
   private readonly chain: Method[];
+  private readonly modules: Partial<Record<MethodName, Method>>;
   private readonly cxfr: CxfrMethod | undefined;
   private readonly startedAt: number;
   private readonly startedWall = Date.now();
@@ -158,6 +166,7 @@ export class TransferJob {
         })
       : undefined;
     const modules: Partial<Record<MethodName, Method>> = { ...o.methodModules, kick: o.methodModules?.kick ?? new KickMethod(o.admin), ...(this.cxfr ? { cxfr: this.cxfr } : {}) };
+    this.modules = modules;
     this.chain = names.map((name) => {
       const module = modules[name];
       if (!module) throw new CxfrError(`method ${name} is not available on node ${o.node}`, 2, "method_unavailable", "--method");
@@ -330,6 +339,30 @@ export class TransferJob {
     this.emit({ event: method.name === "cxfr" ? "sent" : method.name === "kick" ? "kick" : "applied", jid: record.jid, method: method.name, target: formatHostPort(address) });
     attempt.reply?.then((reply) => this.noteReply(record, index, reply), () => undefined);
     if (this.o.isGone) void this.watchDeparture(record, index, ref);
+    if (method.name === "reset" && this.o.seenElsewhere) void this.watchElsewhere(record, index, ref, address);
+  }
+
+  /**
+   * After reset: asks at growing intervals whether the client is back on another node; once it is, ends the session
+   * it left here (a hibernated stream nobody will resume on this node), so the user is not listed twice. The
+   * listing then sees it gone and the session counts as moved by reset; still here after the grace, the chain goes on.
+   */
+  private async watchElsewhere(record: SessionRecord, index: number, ref: SessionRef, address: HostPort): Promise<void> {
+    const seenElsewhere = this.o.seenElsewhere as NonNullable<TransferJobOptions["seenElsewhere"]>;
+    const ceiling = this.o.scanIntervalMs ?? 1000;
+    const current = () => !this.finished && record.state === "sent" && record.methodIndex === index;
+    for (let delay = 0; current(); delay = Math.min(Math.max(delay * 2, 100), ceiling)) {
+      if (delay > 0) await this.pause(delay);
+      if (!current() || !(await seenElsewhere(ref).catch(() => false)) || !current()) continue;
+      if (!this.listing.sessions.has(record.key)) return;
+      for (const name of ["close", "kick"] as const) {
+        const attempt = await this.modules[name]?.apply(ref, address, this.o.signal).catch((err: unknown) => ({ status: "unavailable", reason: (err as Error).message }) as const);
+        if (attempt?.status !== "sent") continue;
+        this.emit({ event: "leftover", jid: record.jid, method: name });
+        return;
+      }
+      return;
+    }
   }
 
   /**

@@ -12,8 +12,11 @@ export function fleetConfig(dir: string, servers: Array<{ name: string; server: 
   return path;
 }
 
-/** One cluster, members ej1, ej2, …; node map from member 1's ejabberdctl (default), its mod_http_api, or none. */
-export function clusterConfig(dir: string, cluster: LabCluster, opts: { nodeMap?: boolean | "http_api"; file?: string } = {}): string {
+/**
+ * One cluster, members ej1, ej2, …; node map from member 1's ejabberdctl (default), its mod_http_api, or none.
+ * `memberCtl`: each member also gets its own ejabberdctl (see-other-host, close, reset).
+ */
+export function clusterConfig(dir: string, cluster: LabCluster, opts: { nodeMap?: boolean | "http_api"; file?: string; memberCtl?: boolean } = {}): string {
   const path = join(dir, opts.file ?? (opts.nodeMap === false ? "cluster-nomap.yml" : opts.nodeMap === "http_api" ? "cluster-http.yml" : "cluster.yml"));
   const first = cluster.members[0] as LabCluster["members"][number];
   const lines = [
@@ -29,7 +32,7 @@ export function clusterConfig(dir: string, cluster: LabCluster, opts: { nodeMap?
         ? ["    node_map:", `      http_api: { url: "${first.httpApi ?? "(start the cluster with httpApi)"}" }`]
         : ["    node_map:", `      ejabberdctl: { path: /usr/sbin/ejabberdctl, node: "${first.erlangNode}", config_dir: "${first.configDir}" }`]),
     "    members:",
-    ...cluster.members.map((m, i) => `      - { name: ej${i + 1}, erlang_node: "${m.erlangNode}", public: "${m.server.c2sAddress}" }`),
+    ...cluster.members.map((m, i) => `      - { name: ej${i + 1}, erlang_node: "${m.erlangNode}", public: "${m.server.c2sAddress}"${opts.memberCtl ? `, ejabberdctl: { path: /usr/sbin/ejabberdctl, node: "${m.erlangNode}", config_dir: "${m.configDir}" }` : ""} }`),
   ];
   writeFileSync(path, `${lines.join("\n")}\n`);
   return path;

@@ -42,3 +42,25 @@ describe("per-node channel configuration", () => {
     expect(fieldOf("ejabberdctl: ej@h")).to.equal("nodes[0].ejabberdctl");
   });
 });
+
+describe("a cluster member's own ejabberdctl", () => {
+  const cluster = (member: string) => {
+    const path = join(dir, "cluster.yml");
+    writeFileSync(path, `domain: example.com\nclusters:\n  - name: prod\n    server: 10.0.0.21:5347\n    component: cxfr.example.com\n    secret: s\n    members:\n      - { name: ej1, erlang_node: ejabberd@ej1 }\n      - { name: ej2, erlang_node: ejabberd@ej2, ${member} }\n`);
+    return loadConfig({ file: path, env: {} });
+  };
+
+  it("is read per member; a member without one has none", () => {
+    const config = cluster("ejabberdctl: { node: ejabberd@ej2, config_dir: /etc/ej2 }");
+    expect(config.nodes.map((n) => n.ejabberdctl)).to.deep.equal([undefined, { path: "/usr/sbin/ejabberdctl", node: "ejabberd@ej2", configDir: "/etc/ej2" }]);
+  });
+
+  it("names the member's field when a value is bad", () => {
+    try {
+      cluster("ejabberdctl: { node: 'ej@h; reboot' }");
+      expect.fail("accepted a bad node name");
+    } catch (err) {
+      expect((err as InputError).field).to.equal("clusters[0].members[1].ejabberdctl.node");
+    }
+  });
+});

@@ -396,5 +396,66 @@ describe("TransferJob state machine (fake node, fake time)", () => {
       expect(summary.by_method).to.deep.equal({ "see-other-host": 1 });
       expect(summary).to.include({ moved: 1 });
     });
+
+    describe("reset between independent nodes (seenElsewhere)", () => {
+      // reset leaves the session listed here (hibernated XEP-0198 stream); the client logs in on node B at 3 s
+      const setup = (options: { closeModule: boolean; backAt: number }) => {
+        const clock = new FakeClock();
+        const node = fakeNode(clock, { "r@localhost/1": "ignores" });
+        const log: string[] = [];
+        const reset = fakeMethod("reset", { status: "sent" }, log);
+        const close: Method = {
+          name: "close",
+          apply: async (s) => {
+            log.push(`close:${s.jid}`);
+            node.online.delete(s.jid);
+            return { status: "sent" };
+          },
+        };
+        const asked: number[] = [];
+        const seenElsewhere = async () => {
+          asked.push(clock.now());
+          return clock.now() >= options.backAt;
+        };
+        const methodModules = options.closeModule ? { reset, close } : { reset };
+        return { node, log, asked, ...job(clock, node, { methods: ["reset", "kick"], methodModules, seenElsewhere, graceMs: 30_000 }) };
+      };
+
+      it("once the client is back elsewhere, ends the session it left here (close) and counts it as moved by reset", async () => {
+        const { node, log, events, run } = setup({ closeModule: true, backAt: 3000 });
+        const summary = await run();
+        expect(log).to.deep.equal(["reset:r@localhost/1", "close:r@localhost/1"]);
+        expect(node.kicks).to.deep.equal([]);
+        expect(of(events, "leftover").map((e) => ("method" in e ? e.method : undefined))).to.deep.equal(["close"]);
+        expect(summary).to.include({ moved: 1, kicked: 0 });
+        expect(summary.by_method).to.deep.equal({ reset: 1 });
+        const moved = of(events, "moved")[0] as { after_ms: number; method: string };
+        expect(moved.method).to.equal("reset");
+        expect(moved.after_ms).to.be.within(3000, 6000);
+      });
+
+      it("without a close module the leftover is kicked, still counted as moved by reset", async () => {
+        const { node, log, run } = setup({ closeModule: false, backAt: 3000 });
+        const summary = await run();
+        expect(log).to.deep.equal(["reset:r@localhost/1"]);
+        expect(node.kicks.map((k) => [k.jid, k.at >= 3000 && k.at < 6000])).to.deep.equal([["r@localhost/1", true]]);
+        expect(summary).to.include({ moved: 1, kicked: 0 });
+        expect(summary.by_method).to.deep.equal({ reset: 1 });
+      });
+
+      it("a client not back elsewhere is left alone through the grace; then the chain goes on", async () => {
+        const { node, log, asked, events, run } = setup({ closeModule: true, backAt: Infinity });
+        const summary = await run();
+        expect(log).to.deep.equal(["reset:r@localhost/1"]);
+        expect(of(events, "leftover")).to.deep.equal([]);
+        expect(node.kicks.map((k) => k.at)).to.deep.equal([30_000]);
+        expect(summary).to.include({ moved: 0, kicked: 1 });
+        expect(summary.by_method).to.deep.equal({ kick: 1 });
+        // asked from the reset on, at most once per scan interval, and not after the reset's grace
+        expect(asked[0]).to.equal(0);
+        expect(asked.length).to.be.within(25, 40);
+        expect(Math.max(...asked)).to.be.at.most(30_000);
+      });
+    });
   });
 });

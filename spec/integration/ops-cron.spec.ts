@@ -21,7 +21,7 @@ describe("ops/cron/weekly-restart.sh as written, against two real Prosody nodes,
     const users = fleetUsers(4);
     [a, b] = await Promise.all([startServer({ kind: "prosody", name: "cron-a", users }), startServer({ kind: "prosody", name: "cron-b", users })]);
     dir = mkdtempSync(join(tmpdir(), "cxfr-cron-"));
-    fleet = await startFleet({ on: a, reconnectTo: [b], handlers: 2, plain: 2, trusted: [a.component] });
+    fleet = await startFleet({ on: a, reconnectTo: [b], handlers: 4, plain: 0, trusted: [a.component, b.component] });
   });
   after(async () => {
     await stopFleet(fleet);
@@ -45,6 +45,7 @@ describe("ops/cron/weekly-restart.sh as written, against two real Prosody nodes,
       NODE: "a",
       TARGETS: "b",
       DRAIN_ARGS: "--grace 2s --rate 100",
+      REBALANCE_ARGS: "rebalance --even --grace 2s",
       BACK_TIMEOUT: "120",
       RESTART_COMMAND: `touch ${requested} && while [ ! -e ${restarted} ]; do sleep 0.2; done`,
     };
@@ -67,13 +68,20 @@ describe("ops/cron/weekly-restart.sh as written, against two real Prosody nodes,
     await watcher;
 
     expect(restartedAt, output).to.be.greaterThan(0);
-    expect(output, output).to.match(/draining a to b[\s\S]*drain j-[0-9a-f]{8}: targeted 4, moved 2, kicked 2, failed 0, skipped 0, remaining 0[\s\S]*restarting a[\s\S]*a is back; rebalancing/);
+    expect(output, output).to.match(/draining a to b[\s\S]*drain j-[0-9a-f]{8}: targeted 4, moved 4, kicked 0, failed 0, skipped 0, remaining 0[\s\S]*restarting a[\s\S]*a is back; rebalancing/);
     expect(output.includes("\u001b["), "plain lines, no control codes").to.equal(false);
-    for (const m of fleet) expect(m.packets, m.jid).to.equal(1);
     const help = await runCli(["--help"]);
     if (/^\s+rebalance\b/m.test(help.stdout)) {
       expect(code, output).to.equal(0);
+      // the drain sent one packet each; the rebalance sends one more only to those it moves back to A
+      const rebalanced = /rebalance j-[0-9a-f]{8}: targeted (\d+), moved \1, kicked 0, failed 0, skipped 0, remaining 0/.exec(output);
+      expect(rebalanced, output).to.not.equal(null);
+      const movedBack = Number(rebalanced?.[1]);
+      expect(movedBack, output).to.equal(2);
+      expect(fleet.reduce((n, m) => n + m.packets, 0), output).to.equal(fleet.length + movedBack);
+      for (const m of fleet) expect(m.packets, m.jid).to.be.within(1, 2);
     } else {
+      for (const m of fleet) expect(m.packets, m.jid).to.equal(1);
       // `rebalance` is not in this build yet: the script stops with its exit code
       expect(code, output).to.equal(2);
       expect(output).to.match(/unknown command 'rebalance'[\s\S]*done \(rebalance exit 2\)/);

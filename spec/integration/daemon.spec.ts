@@ -361,8 +361,6 @@ describe("cxfr serve: the daemon and its HTTP API against real Prosody", functio
     for (const m of fleet) expect(m.packets).to.equal(0);
   });
 
-  // Needs the engine to journal each session before acting and to resume from `resume` snapshots
-  // (TransferJobOptions.journal / resume): until then the restarted daemon re-runs the job from a fresh listing.
   it("kill -9 of the daemon mid-drain, start again: the job completes, no session gets a second packet or kick", async () => {
     fleet = await startFleet({ on: a, reconnectTo: [b], handlers: 6, plain: 4, trusted: [a.component], firstUser: takeUsers(10) });
     const env = journalEnv("crash.db");
@@ -382,6 +380,27 @@ describe("cxfr serve: the daemon and its HTTP API against real Prosody", functio
     // each plain client was kicked once: it left A once
     for (const m of fleet.filter((x) => x.kind === "plain")) expect(m.backOnlineAt, m.jid).to.be.a("number");
     await daemon.stop();
+  });
+
+  it("kill -9 of a one-shot drain, then cxfr jobs resume ID: the job completes, no session gets a second packet or kick", async () => {
+    fleet = await startFleet({ on: a, reconnectTo: [b], handlers: 6, plain: 4, trusted: [a.component], firstUser: takeUsers(10) });
+    const env = journalEnv("resume.db");
+    const first = startCli(["drain", "--to", b.c2sAddress, "--rate", "2", "--burst", "1", "--grace", "3s", "--json"], env);
+    let id = "";
+    first.onLine((line) => {
+      if (!id && line.includes('"event":"sent"')) id = String((JSON.parse(line) as { job: string }).job);
+    });
+    await until("some packets sent", () => fleet.filter((m) => m.packets > 0).length >= 3);
+    process.kill(first.pid, "SIGKILL");
+    await first.done;
+    const resumed = await runCli(["jobs", "resume", id, "--json"], env);
+    expect(resumed.code, resumed.stderr).to.equal(0);
+    expect(resumed.events.find((e) => e.event === "started")?.resumed).to.be.at.least(3);
+    expect(resumed.events.at(-1)).to.include({ event: "summary", job: id, targeted: 10, moved: 6, kicked: 4, failed: 0, remaining: 0 });
+    expect((await runCli(["jobs", id, "--json"], env)).events.at(-1)).to.include({ state: "done", targeted: 10, moved: 6, kicked: 4 });
+    await until("every client on B", () => fleet.every((m) => m.port() === b.c2sPort));
+    for (const m of fleet) expect(m.packets, m.jid).to.equal(1);
+    for (const m of fleet.filter((x) => x.kind === "plain")) expect(m.backOnlineAt, m.jid).to.be.a("number");
   });
 });
 

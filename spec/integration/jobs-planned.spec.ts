@@ -111,4 +111,26 @@ describe("redirect and rebalance as journaled jobs (three Prosody nodes)", funct
     expect(status.total).to.include({ total: 6, up: 3 });
     expect(await daemon.stop()).to.equal(0);
   });
+
+  it("kill -9 of a one-shot rebalance mid-run, then cxfr jobs resume ID: every planned session ends on the target with one packet", async () => {
+    const planned = fleet.filter((m) => nodeAt(m) !== "c");
+    expect(planned.length, "sessions to move").to.be.at.least(2);
+    const packetsBefore = new Map(fleet.map((m) => [m.jid, m.packets]));
+    const first = startCli(["--config", config, "--json", "rebalance", "--to", "c", "--fraction", "1", "--rate", "1", "--burst", "1", "--grace", "10s"], env);
+    let id = "";
+    first.onLine((line) => {
+      if (!id && line.includes('"event":"sent"')) {
+        id = String((JSON.parse(line) as { job: string }).job);
+        process.kill(first.pid, "SIGKILL");
+      }
+    });
+    await first.done;
+    expect(id).to.match(/^j-/);
+    const resumed = await cxfr(["--json", "jobs", "resume", id]);
+    expect(resumed.code, resumed.stderr).to.equal(0);
+    expect(summaryOf(resumed)).to.include({ job: id, targeted: planned.length, moved: planned.length, failed: 0, remaining: 0 });
+    await waitUntil("every client on c", () => fleet.every((m) => nodeAt(m) === "c"));
+    for (const m of fleet) expect(m.packets - (packetsBefore.get(m.jid) ?? 0), m.jid).to.equal(planned.includes(m) ? 1 : 0);
+    expect((await cxfr(["jobs", id, "--json"])).events.at(-1)).to.include({ state: "done", moved: planned.length });
+  });
 });

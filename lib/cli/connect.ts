@@ -1,6 +1,6 @@
 import type { Element } from "@xmpp/xml";
 import type { Config, NodeConfig } from "../config.ts";
-import { ConnectError } from "../errors.ts";
+import { ConnectError, LinkFailedError } from "../errors.ts";
 import { AdminAccount, isAdminAccountSession } from "../link/admin-account.ts";
 import { Link } from "../link/link.ts";
 import { dialects } from "../servers/dialects.ts";
@@ -28,7 +28,7 @@ export async function openNode(config: Config, node: NodeConfig): Promise<NodeSe
   const link = new Link({ server: node.server, component: node.component, secret: node.secret, iqTimeoutMs: config.iqTimeoutMs });
   await link.start().catch((err: unknown) => {
     // the server takes one connection per component domain: a running `cxfr serve` has it
-    if (err instanceof ConnectError && err.code === "conflict") throw new ConnectError(`${err.message}; if cxfr serve runs, go through it with --api URL (or CXFR_API)`, "conflict");
+    if ((err instanceof ConnectError && err.code === "conflict") || (err instanceof LinkFailedError && err.condition === "conflict")) throw new ConnectError(`${err.message}; if cxfr serve runs, go through it with --api URL (or CXFR_API)`, "conflict");
     throw err;
   });
   const account = node.admin ? new AdminAccount({ ...node.admin, iqTimeoutMs: config.iqTimeoutMs }) : undefined;

@@ -48,7 +48,7 @@ export function readJobSettings(flags: JobFlags, config: Config, defaults: { fal
   const timing = readTiming(flags, config.pacing, style);
   const methods = parseMethods(flags.method ?? DEFAULT_METHODS, fieldName("method", style));
   const fallback = readFallback(flags.fallback, methods, defaults.fallback, style);
-  checkJobText(flags);
+  checkJobText(flags, style);
   const publicOf = (name: string) => config.nodes.find((n) => n.name === name)?.public;
   const targets = parseTargets(flags.to ?? [], publicOf, fieldName("to", style));
   if (style !== "flag") for (const value of flags.exclude ?? []) parseJid(value, fieldName("exclude", style));
@@ -75,18 +75,19 @@ function notXmlChar(text: string): string | undefined {
 }
 
 /** Flags whose text goes into stanzas or picks a mode: refused before anything connects. */
-function checkJobText(flags: JobFlags): void {
+function checkJobText(flags: JobFlags, style: FieldStyle): void {
+  const field = (key: string) => fieldName(key, style);
   if (flags.from !== undefined && flags.from !== "domain" && flags.from !== "component" && flags.from !== "auto") {
-    throw new InputError("--from", `must be domain, component or auto (got ${quoteVisibly(flags.from)})`);
+    throw new InputError(field("from"), `must be domain, component or auto (got ${quoteVisibly(flags.from)})`);
   }
   if (flags.domain !== undefined) {
-    const jid = parseJid(flags.domain, "--domain");
-    if (jid.local !== undefined || jid.resource !== undefined) throw new InputError("--domain", `${quoteVisibly(flags.domain)} must be a bare domain such as example.com`);
+    const jid = parseJid(flags.domain, field("domain"));
+    if (jid.local !== undefined || jid.resource !== undefined) throw new InputError(field("domain"), `${quoteVisibly(flags.domain)} must be a bare domain such as example.com`);
   }
   if (flags.announce !== undefined) {
-    if (flags.announce.trim() === "") throw new InputError("--announce", "is empty");
+    if (flags.announce.trim() === "") throw new InputError(field("announce"), "is empty");
     const bad = notXmlChar(flags.announce);
-    if (bad !== undefined) throw new InputError("--announce", `contains U+${(bad.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0")}, which XML 1.0 does not allow`);
+    if (bad !== undefined) throw new InputError(field("announce"), `contains U+${(bad.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0")}, which XML 1.0 does not allow`);
   }
 }
 

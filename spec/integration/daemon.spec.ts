@@ -238,7 +238,7 @@ describe("cxfr serve: the daemon and its HTTP API against real Prosody", functio
       fleet = await startFleet({ on: a, reconnectTo: [b], handlers: 1, plain: 0, trusted: [a.component], firstUser: takeUsers(1) });
       const direct = await runCli(["drain", "--to", b.c2sAddress], journalEnv("conflict.db"));
       expect(direct.code).to.equal(3);
-      expect(direct.stderr.trim()).to.match(/\(conflict\); if cxfr serve runs, go through it with --api URL \(or CXFR_API\)$/);
+      expect(direct.stderr.trim(), direct.stderr).to.match(/\(conflict\); if cxfr serve runs, go through it with --api URL \(or CXFR_API\)$/);
       expect(fleet[0]?.packets).to.equal(0);
       const listing = await runCli(["sessions"], journalEnv("conflict.db"));
       expect(listing.stderr).to.match(/--api/);

@@ -128,6 +128,8 @@ describe("redirect and rebalance as journaled jobs (three Prosody nodes)", funct
     expect(id).to.match(/^j-/);
     const resumed = await cxfr(["--json", "jobs", "resume", id]);
     expect(resumed.code, resumed.stderr).to.equal(0);
+    // every planned session was journaled before the kill: the resumed engines start from all of them
+    expect(resumed.events.filter((e) => e.event === "started").reduce((n, e) => n + Number(e.resumed), 0)).to.equal(planned.length);
     expect(summaryOf(resumed)).to.include({ job: id, targeted: planned.length, moved: planned.length, failed: 0, remaining: 0 });
     await waitUntil("every client on c", () => fleet.every((m) => nodeAt(m) === "c"));
     for (const m of fleet) expect(m.packets - (packetsBefore.get(m.jid) ?? 0), m.jid).to.equal(planned.includes(m) ? 1 : 0);

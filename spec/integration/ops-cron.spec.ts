@@ -54,11 +54,13 @@ describe("ops/cron/weekly-restart.sh as written, against two real Prosody nodes,
     child.stderr.on("data", (c: Buffer) => (output += c.toString()));
     const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
     let restartedAt = 0;
+    let drainPackets: number[] = [];
     const watcher = (async () => {
       while (!existsSync(requested)) {
         if (child.exitCode !== null) return;
         await new Promise((r) => setTimeout(r, 100));
       }
+      drainPackets = fleet.map((m) => m.packets);
       await a.restart();
       restartedAt = Date.now();
       writeFileSync(restarted, "");
@@ -69,10 +71,17 @@ describe("ops/cron/weekly-restart.sh as written, against two real Prosody nodes,
     expect(restartedAt, output).to.be.greaterThan(0);
     expect(output, output).to.match(/draining a to b[\s\S]*drain j-[0-9a-f]{8}: targeted 4, moved 2, kicked 2, failed 0, skipped 0, remaining 0[\s\S]*restarting a[\s\S]*a is back; rebalancing/);
     expect(output.includes("\u001b["), "plain lines, no control codes").to.equal(false);
-    for (const m of fleet) expect(m.packets, m.jid).to.equal(1);
+    // the drain sent each session one packet (counted when the restart was asked for, before the rebalance)
+    expect(drainPackets, output).to.deep.equal([1, 1, 1, 1]);
     const help = await runCli(["--help"]);
     if (/^\s+rebalance\b/m.test(help.stdout)) {
-      expect(code, output).to.equal(0);
+      // from 0/4, --even plans 2 for A; a plain client among them cannot move without a kick (rebalance's
+      // fallback is none) and stays: exit 1, and the script passes that code on
+      expect(output).to.match(/rebalance: counts \{"a":0,"b":4\}, mean 2, tolerance 0\.2, goal \{"a":2,"b":2\}; 2 to move[\s\S]*rebalance j-[0-9a-f]{8}: targeted 2, /);
+      const moved = Number(/rebalance j-[0-9a-f]{8}: targeted 2, moved (\d)/.exec(output)?.[1]);
+      expect(code, output).to.equal(moved === 2 ? 0 : 1);
+      expect(output).to.include(`done (rebalance exit ${String(code)})`);
+      expect(fleet.reduce((n, m) => n + m.packets, 0), "one packet more for each planned session").to.equal(6);
     } else {
       // `rebalance` is not in this build yet: the script stops with its exit code
       expect(code, output).to.equal(2);

@@ -32,7 +32,7 @@ export function readPlanner(spec: JobSpec, nodes: NodeConfig[], style: FieldStyl
   if (spec.kind !== "rebalance") throw new InputError(field("kind"), `${spec.kind} is not a planned job`);
   for (const key of ["map", "ring"] as const) if (spec[key] !== undefined) throw new InputError(field(key), "is for redirect, not rebalance");
   if (spec.even) {
-    if (spec.to !== undefined || spec.count !== undefined || spec.fraction !== undefined) throw new InputError(field("even"), `${field("even")} takes no ${field("to")}, ${field("count")} or ${field("fraction")}`);
+    if (spec.to !== undefined || spec.count !== undefined || spec.fraction !== undefined) throw new InputError(field("even"), `takes no ${field("to")}, ${field("count")} or ${field("fraction")}`);
     const allowed = spec.tolerance !== undefined ? parseTolerance(String(spec.tolerance), field("tolerance")) : DEFAULT_TOLERANCE;
     return {
       kind: "rebalance",

@@ -22,6 +22,7 @@ export interface Planner {
  */
 export function readPlanner(spec: JobSpec, nodes: NodeConfig[], style: FieldStyle, mapLabel = "map"): Planner {
   const field = (key: string) => fieldName(key, style);
+  if (spec.node !== undefined) throw new InputError(field("node"), `${spec.kind} acts on every configured node; leave ${field("node")} out`);
   if (spec.kind === "redirect") {
     for (const key of ["count", "fraction", "even", "tolerance"] as const) if (spec[key] !== undefined) throw new InputError(field(key), "is for rebalance, not redirect");
     if (spec.to !== undefined) throw new InputError(field("to"), "redirect sends each user to their home node; leave out the targets");

@@ -79,6 +79,7 @@ describe("cxfr serve: the daemon and its HTTP API against real Prosody", functio
       expect(health.json).to.deep.include({ ok: true, nodes: { default: "online" } });
       const routes: Array<[string, string]> = [
         ["GET", "/v1/sessions"],
+        ["GET", "/v1/status"],
         ["POST", "/v1/transfers"],
         ["POST", "/v1/jobs"],
         ["GET", "/v1/jobs"],

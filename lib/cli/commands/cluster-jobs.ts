@@ -14,7 +14,7 @@ interface RedirectFlags extends JobFlags {
 export async function redirectCommand(ctx: CommandContext, flags: RedirectFlags): Promise<number> {
   const { map, ...rest } = flags;
   // the map's text goes into the spec: the journal keeps it, so a resumed job (or the daemon) plans with the same map
-  return runJobCommand(ctx, { ...rest, kind: "redirect", ...(map !== undefined ? { map: readMapFile(map) } : {}) }, map);
+  return runJobCommand(ctx, { ...rest, kind: "redirect", ...nodeOf(ctx), ...(map !== undefined ? { map: readMapFile(map) } : {}) }, map);
 }
 
 interface RebalanceFlags extends Omit<JobFlags, "to"> {
@@ -27,7 +27,12 @@ interface RebalanceFlags extends Omit<JobFlags, "to"> {
 
 export async function rebalanceCommand(ctx: CommandContext, flags: RebalanceFlags): Promise<number> {
   const { to, ...rest } = flags;
-  return runJobCommand(ctx, { ...rest, kind: "rebalance", ...(to !== undefined ? { to: [to] } : {}) });
+  return runJobCommand(ctx, { ...rest, kind: "rebalance", ...nodeOf(ctx), ...(to !== undefined ? { to: [to] } : {}) });
+}
+
+/** --node given anyway: the planner refuses it (these jobs act on every configured node). */
+function nodeOf(ctx: CommandContext): { node?: string } {
+  return ctx.nodeName !== undefined ? { node: ctx.nodeName } : {};
 }
 
 function readMapFile(path: string): string {

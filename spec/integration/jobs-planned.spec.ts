@@ -135,4 +135,23 @@ describe("redirect and rebalance as journaled jobs (three Prosody nodes)", funct
     for (const m of fleet) expect(m.packets - (packetsBefore.get(m.jid) ?? 0), m.jid).to.equal(planned.includes(m) ? 1 : 0);
     expect((await cxfr(["jobs", id, "--json"])).events.at(-1)).to.include({ state: "done", moved: planned.length });
   });
+
+  it("kill -9 of the daemon mid-rebalance, start again: it resumes the job, every session ends on the target with one packet", async () => {
+    const packetsBefore = new Map(fleet.map((m) => [m.jid, m.packets]));
+    const sent = () => fleet.filter((m) => m.packets > (packetsBefore.get(m.jid) ?? 0)).length;
+    let daemon = await startDaemon(env, { config });
+    const accepted = await daemon.request("POST", "/v1/jobs", { kind: "rebalance", to: "a", fraction: 1, rate: 1, burst: 1, grace: "10s" });
+    expect(accepted.status, accepted.text).to.equal(202);
+    const id = String(accepted.json.id);
+    await waitUntil("a first packet", () => sent() >= 1);
+    await daemon.stop("SIGKILL");
+    daemon = await startDaemon(env, { config, token: daemon.token });
+    await waitUntil("the resumed job finished", () => sent() === fleet.length, 30_000);
+    const events = await daemon.events(id);
+    expect(events.at(-1)).to.include({ event: "summary", targeted: 6, moved: 6, failed: 0, remaining: 0 });
+    await waitUntil("every client on a", () => fleet.every((m) => nodeAt(m) === "a"));
+    for (const m of fleet) expect(m.packets - (packetsBefore.get(m.jid) ?? 0), m.jid).to.equal(1);
+    expect((await daemon.request("GET", `/v1/jobs/${id}`)).json).to.include({ state: "done", moved: 6 });
+    expect(await daemon.stop()).to.equal(0);
+  });
 });

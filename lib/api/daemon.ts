@@ -148,14 +148,11 @@ export class Daemon {
     if (this.closing) throw new ShuttingDownError();
     const record = this.journal.get(id);
     if (!record) throw new NotFoundError("id", `no job ${id}`);
-    const plan = isPlanned(record.spec) ? preparePlan(this.config, record.spec, "body") : undefined;
-    const node = plan ? undefined : this.nodeOf(record.nodes[0]);
-    const job = node ? prepareJob(this.config, node, record.spec, "body") : undefined;
+    const { nodes, execute } = this.executionOf(record.spec, record.nodes[0]);
     const taken = this.journal.takeOver(id, "daemon");
     const resume = this.journal.snapshots(id);
     this.log.info({ job: id, nodes: record.nodes, sessions: resume.length }, "resuming job");
-    if (plan) this.run(id, record.kind, plan.nodes, this.planned(plan), resume);
-    else if (job && node) this.run(id, record.kind, [node], this.onNode(job), resume);
+    this.run(id, record.kind, nodes, execute, resume);
     return taken;
   }
 
@@ -214,6 +211,16 @@ export class Daemon {
       if (err instanceof InputError) throw new InputError("node", err.message.replace(/^--node: /, "").replace("with --node", 'with "node"'));
       throw err;
     }
+  }
+
+  /** A journaled spec read again: the nodes it acts on and how to run it. */
+  private executionOf(spec: JobSpec, nodeName: string | undefined): { nodes: NodeConfig[]; execute: Execute } {
+    if (isPlanned(spec)) {
+      const plan = preparePlan(this.config, spec, "body");
+      return { nodes: plan.nodes, execute: this.planned(plan) };
+    }
+    const node = this.nodeOf(nodeName);
+    return { nodes: [node], execute: this.onNode(prepareJob(this.config, node, spec, "body")) };
   }
 
   /** A drain or transfer on one node; on a cluster member, scoped to the sessions the node map puts on it. */

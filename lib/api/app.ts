@@ -39,6 +39,10 @@ export function createApp(daemon: Daemon, options: { token?: Secret; log: Logger
     res.json({ sessions: sessions.map((s) => ({ node: s.node, jid: s.jid, ip: s.ip ?? null, show: s.show ?? null, priority: s.priority ?? null })) });
   });
 
+  app.get("/v1/status", async (_req, res) => {
+    res.json(await daemon.status());
+  });
+
   app.post("/v1/transfers", async (req, res) => {
     const body = (typeof req.body === "object" && req.body !== null && !Array.isArray(req.body) ? req.body : {}) as Record<string, unknown>;
     const record = await daemon.submit(parseJobBody({ ...body, kind: "transfer" }));

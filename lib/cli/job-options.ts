@@ -76,17 +76,18 @@ function notXmlChar(text: string): string | undefined {
 
 /** Flags whose text goes into stanzas or picks a mode: refused before anything connects. */
 function checkJobText(flags: JobFlags, style: FieldStyle): void {
+  const field = (key: string) => fieldName(key, style);
   if (flags.from !== undefined && flags.from !== "domain" && flags.from !== "component" && flags.from !== "auto") {
-    throw new InputError(fieldName("from", style), `must be domain, component or auto (got ${quoteVisibly(flags.from)})`);
+    throw new InputError(field("from"), `must be domain, component or auto (got ${quoteVisibly(flags.from)})`);
   }
   if (flags.domain !== undefined) {
-    const jid = parseJid(flags.domain, fieldName("domain", style));
-    if (jid.local !== undefined || jid.resource !== undefined) throw new InputError(fieldName("domain", style), `${quoteVisibly(flags.domain)} must be a bare domain such as example.com`);
+    const jid = parseJid(flags.domain, field("domain"));
+    if (jid.local !== undefined || jid.resource !== undefined) throw new InputError(field("domain"), `${quoteVisibly(flags.domain)} must be a bare domain such as example.com`);
   }
   if (flags.announce !== undefined) {
-    if (flags.announce.trim() === "") throw new InputError(fieldName("announce", style), "is empty");
+    if (flags.announce.trim() === "") throw new InputError(field("announce"), "is empty");
     const bad = notXmlChar(flags.announce);
-    if (bad !== undefined) throw new InputError(fieldName("announce", style), `contains U+${(bad.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0")}, which XML 1.0 does not allow`);
+    if (bad !== undefined) throw new InputError(field("announce"), `contains U+${(bad.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0")}, which XML 1.0 does not allow`);
   }
 }
 

@@ -14,6 +14,7 @@ export function presentJob(out: Output, dryRun: boolean): { onEvent(event: JobEv
     onEvent(event) {
       if (out.options.json) out.event(event);
       else if (event.event === "planned") out.line(`${String(event.jid)} -> ${String(event.target)}`);
+      else if (event.event === "plan") planLine(out, event);
       else progress?.update(event);
     },
     finish(summary, interrupted) {
@@ -26,6 +27,13 @@ export function presentJob(out: Output, dryRun: boolean): { onEvent(event: JobEv
       progress?.stop();
     },
   };
+}
+
+/** rebalance --even: the counts it starts from and aims at, before the moves. */
+function planLine(out: Output, event: Extract<JobEvent, { event: "plan" }>): void {
+  const { ts: _ts, job: _job, event: _event, kind, planned, ...note } = event;
+  if (Object.keys(note).length === 0) return;
+  out.line(`${kind}: ${Object.entries(note).map(([k, v]) => `${k} ${typeof v === "object" ? JSON.stringify(v) : String(v)}`).join(", ")}; ${planned} to move`);
 }
 
 /** DESIGN §3: 0 all targeted sessions moved; 1 some not; 130 interrupted. */

@@ -49,21 +49,26 @@ export function groupByLink(config: Config, nodes: NodeConfig[]): NodeConfig[][]
  * node configured as standalone that ejabberd reports as one of several running nodes is refused.
  */
 export async function openScope(config: Config, group: NodeConfig[], scoped: boolean): Promise<LinkScope> {
-  const first = group[0] as NodeConfig;
-  const reader = scoped ? requireNodeMap(config, first) : first.cluster?.nodeMap ? nodeMapReader(first.cluster.nodeMap, config.iqTimeoutMs) : undefined;
-  const session = await openNode(config, first);
+  const session = await openNode(config, group[0] as NodeConfig);
   try {
-    const running = await runningNodes((iq) => session.link.request(iq), config.domain).catch(() => undefined);
-    if (scoped && !first.cluster && running && running.length > 1) {
-      throw new InputError(`nodes[${config.nodes.indexOf(first)}]`, `${first.name} is one of ${running.length} running members of an ejabberd cluster (${running.join(", ")}), which all list every session; declare it under clusters: with its members and a node_map (see README, Clusters)`);
-    }
-    const list = async () => (await session.admin.listSessions()).filter((s) => !session.isOwnSession(s));
-    const locate = first.cluster && reader ? clusterLocator(group, list, reader) : standaloneLocator(first, list);
-    return { nodes: group, session, locate, ...(running ? { running } : {}) };
+    return await linkScope(config, group, session, scoped);
   } catch (err) {
     await session.close();
     throw err;
   }
+}
+
+/** The scope of a group over a link that is already open (the daemon keeps its links); checks as openScope does. */
+export async function linkScope(config: Config, group: NodeConfig[], session: NodeSession, scoped: boolean): Promise<LinkScope> {
+  const first = group[0] as NodeConfig;
+  const reader = scoped ? requireNodeMap(config, first) : first.cluster?.nodeMap ? nodeMapReader(first.cluster.nodeMap, config.iqTimeoutMs) : undefined;
+  const running = await runningNodes((iq) => session.link.request(iq), config.domain).catch(() => undefined);
+  if (scoped && !first.cluster && running && running.length > 1) {
+    throw new InputError(`nodes[${config.nodes.indexOf(first)}]`, `${first.name} is one of ${running.length} running members of an ejabberd cluster (${running.join(", ")}), which all list every session; declare it under clusters: with its members and a node_map (see README, Clusters)`);
+  }
+  const list = async () => (await session.admin.listSessions()).filter((s) => !session.isOwnSession(s));
+  const locate = first.cluster && reader ? clusterLocator(group, list, reader) : standaloneLocator(first, list);
+  return { nodes: group, session, locate, ...(running ? { running } : {}) };
 }
 
 /** Opens every group's link; closes what it opened when one fails. */

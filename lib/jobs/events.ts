@@ -15,6 +15,8 @@ export type JobEventBody =
   | { event: "scan"; sessions: number }
   | { event: "scan-failed"; attempt: number; reason: string }
   | { event: "planned"; jid: string; target: string }
+  /** redirect, rebalance: how many sessions the plan moves (and, for --even, the counts it starts from and aims at). */
+  | { event: "plan"; kind: string; planned: number; counts?: Record<string, number>; mean?: number; tolerance?: number; goal?: Record<string, number> }
   | { event: "announced" }
   | { event: "waiting"; ms: number }
   | { event: "link"; state: "down" | "up"; reason?: string }

@@ -9,7 +9,7 @@ export type HomeLookup = (bareJid: string) => string | undefined;
  * domain not named on its own line). Blank lines, `#` comments and a `jid,node` header are skipped.
  * Every error names the file's line.
  */
-export function parseHomeMap(text: string, nodeNames: readonly string[], file: string): HomeLookup {
+export function parseHomeMap(text: string, nodeNames: readonly string[], file: string, field = "--map"): HomeLookup {
   const exact = new Map<string, string>();
   const byDomain = new Map<string, string>();
   text.split(/\r?\n/).forEach((raw, i) => {
@@ -17,20 +17,20 @@ export function parseHomeMap(text: string, nodeNames: readonly string[], file: s
     const at = `${file} line ${i + 1}`;
     if (line === "" || line.startsWith("#") || (i === 0 && line.toLowerCase() === "jid,node")) return;
     const parts = line.split(",").map((p) => p.trim());
-    if (parts.length !== 2 || parts[0] === "" || parts[1] === "") throw new InputError("--map", `${at}: expected "jid,node", got ${JSON.stringify(line.slice(0, 80))}`);
+    if (parts.length !== 2 || parts[0] === "" || parts[1] === "") throw new InputError(field, `${at}: expected "jid,node", got ${JSON.stringify(line.slice(0, 80))}`);
     const [who, node] = parts as [string, string];
-    if (!nodeNames.includes(node)) throw new InputError("--map", `${at}: no node named "${node}" (configured: ${nodeNames.join(", ")})`);
+    if (!nodeNames.includes(node)) throw new InputError(field, `${at}: no node named "${node}" (configured: ${nodeNames.join(", ")})`);
     if (who.startsWith("*@")) {
-      const jid = parseJid(who.slice(2), `--map (${at})`);
-      if (jid.local !== undefined || jid.resource !== undefined) throw new InputError("--map", `${at}: "${who}" must be *@domain`);
-      if (byDomain.has(jid.domain)) throw new InputError("--map", `${at}: ${who} is given twice`);
+      const jid = parseJid(who.slice(2), `${field} (${at})`);
+      if (jid.local !== undefined || jid.resource !== undefined) throw new InputError(field, `${at}: "${who}" must be *@domain`);
+      if (byDomain.has(jid.domain)) throw new InputError(field, `${at}: ${who} is given twice`);
       byDomain.set(jid.domain, node);
       return;
     }
-    const jid = parseJid(who, `--map (${at})`);
-    if (jid.local === undefined || jid.resource !== undefined) throw new InputError("--map", `${at}: "${who}" must be a bare JID (user@domain) or *@domain`);
+    const jid = parseJid(who, `${field} (${at})`);
+    if (jid.local === undefined || jid.resource !== undefined) throw new InputError(field, `${at}: "${who}" must be a bare JID (user@domain) or *@domain`);
     const bare = `${jid.local}@${jid.domain}`;
-    if (exact.has(bare)) throw new InputError("--map", `${at}: ${bare} is given twice`);
+    if (exact.has(bare)) throw new InputError(field, `${at}: ${bare} is given twice`);
     exact.set(bare, node);
   });
   return (bare) => exact.get(bare) ?? byDomain.get(bare.slice(bare.indexOf("@") + 1));

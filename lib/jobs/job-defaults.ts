@@ -41,9 +41,12 @@ export const METHODS_AVAILABLE = METHOD_NAMES;
 export const DEFAULT_METHODS = "cxfr,kick";
 
 /** Per-kind defaults that are not pacing: drains fall back to a kick, a transfer leaves sessions alone. */
-export const FALLBACK_DEFAULT = { drain: "kick", transfer: "none" } as const;
+export const FALLBACK_DEFAULT = { drain: "kick", transfer: "none", redirect: "none", rebalance: "none" } as const;
 
-export const JOB_KINDS = ["drain", "transfer"] as const;
+export const JOB_KINDS = ["drain", "transfer", "redirect", "rebalance"] as const;
+/** Kinds that plan their moves over every configured node (lib/jobs/planned.ts) instead of draining one node. */
+export const PLANNED_KINDS = ["redirect", "rebalance"] as const;
+export type PlannedKind = (typeof PLANNED_KINDS)[number];
 export type JobKind = (typeof JOB_KINDS)[number];
 
 /** The name of a field as the user wrote it, in the given style. */

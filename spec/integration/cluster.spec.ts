@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Element } from "@xmpp/xml";
 import { runCli } from "../support/cli.ts";
+import { startDaemon, stopAllDaemons } from "../support/daemon.ts";
 import { clusterConfig } from "../support/cluster-config.ts";
 import { fleetUsers, percentile, startFleet, stopFleet, type FleetMember } from "../support/fleet.ts";
 import { startEjabberdCluster, type LabCluster } from "../support/lab/ejabberd-cluster.ts";
@@ -20,12 +21,13 @@ describe("cxfr on a real ejabberd cluster (two members)", function () {
   let config = "";
   let noMap = "";
   let httpMap = "";
-  const env = { PATH: process.env.PATH };
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH };
 
   before(async function () {
     this.timeout(60_000);
     cluster = await startEjabberdCluster({ name: "spec", httpApi: true, users: [...fleetUsers(40), { user: "watcher", password: "pw-watcher" }] });
     dir = mkdtempSync(join(tmpdir(), "cxfr-cluster-"));
+    env.CXFR_JOURNAL = join(dir, "cxfr.db");
     config = clusterConfig(dir, cluster);
     noMap = clusterConfig(dir, cluster, { nodeMap: false });
     httpMap = clusterConfig(dir, cluster, { nodeMap: "http_api" });
@@ -149,6 +151,48 @@ describe("cxfr on a real ejabberd cluster (two members)", function () {
       expect(presences.filter((p) => p.at >= since && onEj2.some((m) => m.jid === p.from))).to.deep.equal([]);
       const gaps = onEj2.map((m) => (arrived.get(m.jid) ?? NaN) - (m.packetAt ?? NaN)).filter(Number.isFinite);
       process.stdout.write(`      [cluster move: packet → connection on ej1, median ${percentile(gaps, 50)} ms, max ${Math.max(...gaps)} ms over ${gaps.length}; contact saw ${presences.filter((p) => p.at >= since).length} presence stanzas]\n`);
+    });
+  });
+
+  describe("through the daemon", () => {
+    let onEj1: FleetMember[] = [];
+    let onEj2: FleetMember[] = [];
+    const ej = (k: number) => (cluster.members[k] as LabCluster["members"][number]).server;
+
+    before(async function () {
+      this.timeout(60_000);
+      onEj1 = await startFleet({ on: ej(0), reconnectTo: [ej(0)], handlers: 2, plain: 0, trusted: [cluster.component], firstUser: 20 });
+      onEj2 = await startFleet({ on: ej(1), reconnectTo: [ej(1)], handlers: 3, plain: 0, trusted: [cluster.component], firstUser: 22 });
+    });
+    after(async () => {
+      await stopAllDaemons();
+      await stopFleet([...onEj1, ...onEj2]);
+    });
+
+    it("a drain of ej2 without a node map is 400 naming node, with the config to add; nothing sent", async () => {
+      const daemon = await startDaemon(env, { config: noMap });
+      const r = await daemon.request("POST", "/v1/jobs", { kind: "drain", node: "ej2", to: ["ej1"] });
+      expect(r.status, r.text).to.equal(400);
+      expect(r.json.error).to.include({ code: "invalid_input", field: "node" });
+      expect((r.json.error as { message: string }).message).to.include("node_map: { ejabberdctl: { path: /usr/sbin/ejabberdctl, node:");
+      expect(await daemon.stop()).to.equal(0);
+      expect([...onEj1, ...onEj2].map((m) => m.packets)).to.deep.equal([0, 0, 0, 0, 0]);
+    });
+
+    it("one link for the cluster; sessions and status per member; a drain of ej2 moves ej2's sessions only", async () => {
+      const daemon = await startDaemon(env, { config });
+      const listed = (await daemon.request("GET", "/v1/sessions?node=ej2")).json.sessions as Array<{ node: string; jid: string }>;
+      expect(listed.map((s) => s.jid).sort()).to.deep.equal(onEj2.map((m) => m.jid).sort());
+      const status = (await daemon.request("GET", "/v1/status")).json as { rows: Array<{ node: string; sessions: number; cluster: string }> };
+      expect(status.rows.map((r) => [r.node, r.sessions, r.cluster])).to.deep.equal([["ej1", 2, "spec"], ["ej2", 3, "spec"]]);
+      const accepted = await daemon.request("POST", "/v1/jobs", { kind: "drain", node: "ej2", to: ["ej1"], grace: "10s" });
+      expect(accepted.status, accepted.text).to.equal(202);
+      expect((await daemon.events(String(accepted.json.id))).at(-1)).to.include({ event: "summary", targeted: 3, moved: 3, kicked: 0, failed: 0, remaining: 0 });
+      // checked on the clients' side
+      expect(onEj1.map((m) => m.packets)).to.deep.equal([0, 0]);
+      expect(onEj2.map((m) => m.packets)).to.deep.equal([1, 1, 1]);
+      await waitUntil("every ej2 client on ej1", () => onEj2.every((m) => m.port() === ej(0).c2sPort));
+      expect(await daemon.stop()).to.equal(0);
     });
   });
 

@@ -79,6 +79,7 @@ describe("cxfr serve: the daemon and its HTTP API against real Prosody", functio
       expect(health.json).to.deep.include({ ok: true, nodes: { default: "online" } });
       const routes: Array<[string, string]> = [
         ["GET", "/v1/sessions"],
+        ["GET", "/v1/status"],
         ["POST", "/v1/transfers"],
         ["POST", "/v1/jobs"],
         ["GET", "/v1/jobs"],
@@ -238,7 +239,7 @@ describe("cxfr serve: the daemon and its HTTP API against real Prosody", functio
       fleet = await startFleet({ on: a, reconnectTo: [b], handlers: 1, plain: 0, trusted: [a.component], firstUser: takeUsers(1) });
       const direct = await runCli(["drain", "--to", b.c2sAddress], journalEnv("conflict.db"));
       expect(direct.code).to.equal(3);
-      expect(direct.stderr.trim()).to.match(/\(conflict\); if cxfr serve runs, go through it with --api URL \(or CXFR_API\)$/);
+      expect(direct.stderr.trim(), direct.stderr).to.match(/\(conflict\); if cxfr serve runs, go through it with --api URL \(or CXFR_API\)$/);
       expect(fleet[0]?.packets).to.equal(0);
       const listing = await runCli(["sessions"], journalEnv("conflict.db"));
       expect(listing.stderr).to.match(/--api/);
@@ -361,8 +362,6 @@ describe("cxfr serve: the daemon and its HTTP API against real Prosody", functio
     for (const m of fleet) expect(m.packets).to.equal(0);
   });
 
-  // Needs the engine to journal each session before acting and to resume from `resume` snapshots
-  // (TransferJobOptions.journal / resume): until then the restarted daemon re-runs the job from a fresh listing.
   it("kill -9 of the daemon mid-drain, start again: the job completes, no session gets a second packet or kick", async () => {
     fleet = await startFleet({ on: a, reconnectTo: [b], handlers: 6, plain: 4, trusted: [a.component], firstUser: takeUsers(10) });
     const env = journalEnv("crash.db");
@@ -382,6 +381,27 @@ describe("cxfr serve: the daemon and its HTTP API against real Prosody", functio
     // each plain client was kicked once: it left A once
     for (const m of fleet.filter((x) => x.kind === "plain")) expect(m.backOnlineAt, m.jid).to.be.a("number");
     await daemon.stop();
+  });
+
+  it("kill -9 of a one-shot drain, then cxfr jobs resume ID: the job completes, no session gets a second packet or kick", async () => {
+    fleet = await startFleet({ on: a, reconnectTo: [b], handlers: 6, plain: 4, trusted: [a.component], firstUser: takeUsers(10) });
+    const env = journalEnv("resume.db");
+    const first = startCli(["drain", "--to", b.c2sAddress, "--rate", "2", "--burst", "1", "--grace", "3s", "--json"], env);
+    let id = "";
+    first.onLine((line) => {
+      if (!id && line.includes('"event":"sent"')) id = String((JSON.parse(line) as { job: string }).job);
+    });
+    await until("some packets sent", () => fleet.filter((m) => m.packets > 0).length >= 3);
+    process.kill(first.pid, "SIGKILL");
+    await first.done;
+    const resumed = await runCli(["jobs", "resume", id, "--json"], env);
+    expect(resumed.code, resumed.stderr).to.equal(0);
+    expect(resumed.events.find((e) => e.event === "started")?.resumed).to.be.at.least(3);
+    expect(resumed.events.at(-1)).to.include({ event: "summary", job: id, targeted: 10, moved: 6, kicked: 4, failed: 0, remaining: 0 });
+    expect((await runCli(["jobs", id, "--json"], env)).events.at(-1)).to.include({ state: "done", targeted: 10, moved: 6, kicked: 4 });
+    await until("every client on B", () => fleet.every((m) => m.port() === b.c2sPort));
+    for (const m of fleet) expect(m.packets, m.jid).to.equal(1);
+    for (const m of fleet.filter((x) => x.kind === "plain")) expect(m.backOnlineAt, m.jid).to.be.a("number");
   });
 });
 

@@ -20,10 +20,10 @@ export interface DaemonProcess {
 
 const running = new Set<DaemonProcess>();
 
-export async function startDaemon(env: NodeJS.ProcessEnv, options: { token?: string; port?: number; waitOnline?: boolean } = {}): Promise<DaemonProcess> {
+export async function startDaemon(env: NodeJS.ProcessEnv, options: { token?: string; port?: number; waitOnline?: boolean; config?: string } = {}): Promise<DaemonProcess> {
   const port = options.port ?? (await freePort());
   const token = options.token ?? "spec-token-0123456789";
-  const child = spawn(process.execPath, [CXFR_BIN, "serve", "--listen", `127.0.0.1:${port}`], { env: { ...env, CXFR_API_TOKEN: token }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [CXFR_BIN, ...(options.config !== undefined ? ["--config", options.config] : []), "serve", "--listen", `127.0.0.1:${port}`], { env: { ...env, CXFR_API_TOKEN: token }, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout.on("data", (c: Buffer) => (output += c.toString()));
   child.stderr.on("data", (c: Buffer) => (output += c.toString()));

@@ -1,5 +1,6 @@
 // The redirect/rebalance acceptance scenarios, run the same way on three Prosody nodes and on an
 // ejabberd cluster: 40 handler clients (cxfr/client) start on the first node; cxfr moves them.
+import { dirname, join } from "node:path";
 import { expect } from "chai";
 import { homeOf } from "../../lib/jobs/home.ts";
 import { runCli, type CliResult } from "./cli.ts";
@@ -35,7 +36,9 @@ export async function waitUntil(what: string, cond: () => boolean, ms = 15_000):
 
 export function placementScenarios(setup: ScenarioSetup): void {
   let fleet: FleetMember[] = [];
-  const cxfr = (args: string[]) => runCli(["--config", setup.config(), "--json", ...args, "--grace", "10s"], { PATH: process.env.PATH });
+  // the journal beside the config, in the spec's temp dir
+  const env = () => ({ PATH: process.env.PATH, CXFR_JOURNAL: join(dirname(setup.config()), "cxfr.db") });
+  const cxfr = (args: string[]) => runCli(["--config", setup.config(), "--json", ...args, "--grace", "10s"], env());
   const nodeAt = (m: FleetMember) => setup.nodes().find((n) => n.server.c2sPort === m.port())?.name;
   const counts = () => Object.fromEntries(setup.nodes().map((n) => [n.name, fleet.filter((m) => nodeAt(m) === n.name).length]));
   const freshFleet = async () => {
@@ -69,7 +72,7 @@ export function placementScenarios(setup: ScenarioSetup): void {
     expect(summaryOf(r).moved).to.equal(USERS - Math.ceil(mean));
     await waitUntil("every client settled", () => fleet.every((m) => nodeAt(m) !== undefined));
     for (const count of Object.values(counts())) expect(Math.abs(count - mean)).to.be.at.most(Math.max(0.1 * mean, 1));
-    const status = await runCli(["--config", setup.config(), "--json", "status"], { PATH: process.env.PATH });
+    const status = await runCli(["--config", setup.config(), "--json", "status"], env());
     const rows = status.events.filter((e) => typeof e.node === "string");
     expect(Object.fromEntries(rows.map((e) => [e.node, e.sessions]))).to.deep.equal(counts());
   });

@@ -45,6 +45,7 @@ const cases: Array<{ title: string; args: string[]; field: RegExp }> = [
   { title: "negative tolerance", args: ["--config", withMap, "rebalance", "--even", "--tolerance=-1"], field: /^cxfr: error: --tolerance: "-1" is not a tolerance ≥ 0/ },
   { title: "tolerance without --even", args: ["--config", withMap, "rebalance", "--to", "ej2", "--count", "1", "--tolerance", "2"], field: /^cxfr: error: --tolerance: only with --even/ },
   { title: "--even with --to", args: ["--config", withMap, "rebalance", "--even", "--to", "ej2"], field: /^cxfr: error: --even: / },
+  { title: "--node with rebalance (it acts on every node)", args: ["--config", withMap, "--node", "ej1", "rebalance", "--even"], field: /^cxfr: error: --node: rebalance acts on every configured node/ },
   { title: "a node without a public address", args: ["--config", noPublic, "redirect", "--ring"], field: /^cxfr: error: b\.public: node b has no public address/ },
 ];
 

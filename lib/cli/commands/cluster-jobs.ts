@@ -1,13 +1,10 @@
 import { readFileSync } from "node:fs";
-import type { Config, NodeConfig } from "../../config.ts";
 import { InputError } from "../../errors.ts";
-import { parsePositiveInt } from "../../input.ts";
-import { homeOf } from "../../jobs/home.ts";
-import { parseHomeMap, type HomeLookup } from "../../jobs/home-map.ts";
-import { DEFAULT_TOLERANCE, parseTolerance, planEven, planRebalanceTo, planRedirect, type Amount } from "../../jobs/placement.ts";
 import type { JobFlags } from "../job-options.ts";
 import type { CommandContext } from "../program.ts";
-import { runPlannedJobs } from "../run-planned.ts";
+import { runJobCommand } from "../run-job.ts";
+
+// The commands only turn flags into a job spec; planning and checks are lib/jobs/planner.ts, the same for the HTTP API.
 
 interface RedirectFlags extends JobFlags {
   map?: string;
@@ -15,17 +12,9 @@ interface RedirectFlags extends JobFlags {
 }
 
 export async function redirectCommand(ctx: CommandContext, flags: RedirectFlags): Promise<number> {
-  const config = ctx.config();
-  if ((flags.map === undefined) === !flags.ring) throw new InputError("--map", "give exactly one of --map FILE or --ring");
-  const nodes = jobNodes(config);
-  const home: HomeLookup = flags.ring ? ringHome(nodes) : parseHomeMap(readMapFile(flags.map as string), nodes.map((n) => n.name), flags.map as string);
-  const { map: _map, ring: _ring, ...jobFlags } = flags;
-  return runPlannedJobs(ctx.out, config, {
-    kind: "redirect",
-    flags: jobFlags,
-    nodes,
-    plan: (placement) => planRedirect(placement, home),
-  });
+  const { map, ...rest } = flags;
+  // the map's text goes into the spec: the journal keeps it, so a resumed job (or the daemon) plans with the same map
+  return runJobCommand(ctx, { ...rest, kind: "redirect", ...nodeOf(ctx), ...(map !== undefined ? { map: readMapFile(map) } : {}) }, map);
 }
 
 interface RebalanceFlags extends Omit<JobFlags, "to"> {
@@ -37,40 +26,13 @@ interface RebalanceFlags extends Omit<JobFlags, "to"> {
 }
 
 export async function rebalanceCommand(ctx: CommandContext, flags: RebalanceFlags): Promise<number> {
-  const config = ctx.config();
-  const { count, fraction, even, tolerance, to, ...jobFlags } = flags;
-  const nodes = jobNodes(config);
-  if (even) {
-    if (to !== undefined || count !== undefined || fraction !== undefined) throw new InputError("--even", "--even takes no --to, --count or --fraction");
-    const allowed = tolerance !== undefined ? parseTolerance(tolerance) : DEFAULT_TOLERANCE;
-    return runPlannedJobs(ctx.out, config, {
-      kind: "rebalance",
-      flags: jobFlags,
-      nodes,
-      plan: (placement) => planEven(placement, allowed).plan,
-      describe: (placement) => {
-        const even = planEven(placement, allowed);
-        return { counts: Object.fromEntries([...placement].map(([n, s]) => [n, s.length])), mean: round(even.mean), tolerance: round(even.allowed), goal: Object.fromEntries(even.goal) };
-      },
-    });
-  }
-  if (tolerance !== undefined) throw new InputError("--tolerance", "only with --even");
-  const target = to;
-  if (target === undefined) throw new InputError("--to", "give one node: --to NODE with --count N or --fraction F, or use --even");
-  if (!nodes.some((n) => n.name === target)) throw new InputError("--to", `no node named "${target}" (configured: ${nodes.map((n) => n.name).join(", ")})`);
-  if ((count === undefined) === (fraction === undefined)) throw new InputError("--count", "give exactly one of --count N or --fraction F");
-  const amount: Amount = count !== undefined ? { count: parsePositiveInt(count, "--count", { min: 1 }) } : { fraction: parseOpenFraction(fraction as string) };
-  return runPlannedJobs(ctx.out, config, { kind: "rebalance", flags: jobFlags, nodes, plan: (placement) => planRebalanceTo(placement, target, amount) });
+  const { to, ...rest } = flags;
+  return runJobCommand(ctx, { ...rest, kind: "rebalance", ...nodeOf(ctx), ...(to !== undefined ? { to: [to] } : {}) });
 }
 
-/** Every configured node; redirect and rebalance act on all of them. */
-function jobNodes(config: Config): NodeConfig[] {
-  return config.nodes;
-}
-
-function ringHome(nodes: NodeConfig[]): HomeLookup {
-  const weighted = nodes.map((n) => ({ name: n.name, weight: n.weight ?? 1 }));
-  return (bare) => homeOf(bare, weighted);
+/** --node given anyway: the planner refuses it (these jobs act on every configured node). */
+function nodeOf(ctx: CommandContext): { node?: string } {
+  return ctx.nodeName !== undefined ? { node: ctx.nodeName } : {};
 }
 
 function readMapFile(path: string): string {
@@ -79,15 +41,4 @@ function readMapFile(path: string): string {
   } catch (err) {
     throw new InputError("--map", `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? "error"}`);
   }
-}
-
-/** A fraction in (0, 1]. */
-function parseOpenFraction(input: string): number {
-  const value = /^\d+(\.\d+)?$/.test(input) ? Number(input) : NaN;
-  if (!(value > 0 && value <= 1)) throw new InputError("--fraction", `${JSON.stringify(input)} is not a fraction in (0, 1] (e.g. 0.25)`);
-  return value;
-}
-
-function round(n: number): number {
-  return Math.round(n * 100) / 100;
 }

@@ -2,7 +2,7 @@ import type { Config, NodeConfig } from "../../config.ts";
 import { CxfrError, ExitCode, InputError } from "../../errors.ts";
 import { identifyServer } from "../../servers/server-admin.ts";
 import type { CommandContext } from "../program.ts";
-import { groupByLink, openScope } from "../scopes.ts";
+import { groupByLink, openScope, type LinkScope } from "../scopes.ts";
 
 export interface NodeStatus {
   node: string;
@@ -22,12 +22,36 @@ export interface NodeStatus {
   note?: string;
 }
 
+/** A group's link scope for the status view, and what to do with it afterwards (close it, or keep the daemon's). */
+export type StatusScope = (group: NodeConfig[]) => Promise<{ scope: LinkScope; release(): Promise<void> }>;
+
 /** Per node: link, server, sessions (per member from the node map on a cluster), cluster membership; then a total. */
 export async function statusCommand(ctx: CommandContext): Promise<number> {
   const config = ctx.config();
   const nodes = ctx.nodesToShow(config);
+  const { rows, total } = await statusView(config, nodes, async (group) => {
+    const scope = await openScope(config, group, false);
+    return { scope, release: () => scope.session.close() };
+  });
+  const up = total.up;
+  if (ctx.out.machine) {
+    for (const r of rows) ctx.out.event({ ...r });
+    ctx.out.event({ ...total });
+  } else {
+    ctx.out.table(
+      ["NODE", "LINK", "SERVER", "SESSIONS", "CLUSTER"],
+      rows.map((r) => [r.node, r.link, r.kind ? `${r.kind}${r.version ? ` ${r.version}` : ""}` : "-", r.sessions === null ? (r.cluster_sessions !== undefined ? `? (cluster ${r.cluster_sessions})` : "-") : String(r.sessions), clusterText(r)]),
+    );
+    for (const r of rows.filter((x) => x.note)) ctx.out.line(`note: ${r.node}: ${r.note as string}`);
+    ctx.out.line(`total: ${total.total} session${total.total === 1 ? "" : "s"} on ${rows.length} node${rows.length === 1 ? "" : "s"}, ${up} up`);
+  }
+  return up === rows.length ? ExitCode.ok : ExitCode.connect;
+}
+
+/** The rows of `cxfr status` (and GET /v1/status) and the total line. */
+export async function statusView(config: Config, nodes: NodeConfig[], scopeOf: StatusScope): Promise<{ rows: NodeStatus[]; total: { total: number; nodes: number; up: number } }> {
   const rows: NodeStatus[] = [];
-  for (const group of groupByLink(config, nodes)) rows.push(...(await groupStatus(config, group)).filter((r) => nodes.some((n) => n.name === r.node)));
+  for (const group of groupByLink(config, nodes)) rows.push(...(await groupStatus(config, group, scopeOf)).filter((r) => nodes.some((n) => n.name === r.node)));
   const up = rows.filter((r) => r.link === "up").length;
   const counted = new Set<string>();
   let total = 0;
@@ -38,18 +62,7 @@ export async function statusCommand(ctx: CommandContext): Promise<number> {
       total += r.cluster_sessions;
     }
   }
-  if (ctx.out.machine) {
-    for (const r of rows) ctx.out.event({ ...r });
-    ctx.out.event({ total, nodes: rows.length, up });
-  } else {
-    ctx.out.table(
-      ["NODE", "LINK", "SERVER", "SESSIONS", "CLUSTER"],
-      rows.map((r) => [r.node, r.link, r.kind ? `${r.kind}${r.version ? ` ${r.version}` : ""}` : "-", r.sessions === null ? (r.cluster_sessions !== undefined ? `? (cluster ${r.cluster_sessions})` : "-") : String(r.sessions), clusterText(r)]),
-    );
-    for (const r of rows.filter((x) => x.note)) ctx.out.line(`note: ${r.node}: ${r.note as string}`);
-    ctx.out.line(`total: ${total} session${total === 1 ? "" : "s"} on ${rows.length} node${rows.length === 1 ? "" : "s"}, ${up} up`);
-  }
-  return up === rows.length ? ExitCode.ok : ExitCode.connect;
+  return { rows, total: { total, nodes: rows.length, up } };
 }
 
 function clusterText(r: NodeStatus): string {
@@ -58,11 +71,12 @@ function clusterText(r: NodeStatus): string {
   return "-";
 }
 
-async function groupStatus(config: Config, group: NodeConfig[]): Promise<NodeStatus[]> {
+async function groupStatus(config: Config, group: NodeConfig[], scopeOf: StatusScope): Promise<NodeStatus[]> {
   const base = (node: NodeConfig): NodeStatus => ({ node: node.name, link: "down", kind: null, version: null, sessions: null, cluster: node.cluster?.name ?? null, running: null });
-  let scope;
+  let scope: LinkScope;
+  let release: () => Promise<void>;
   try {
-    scope = await openScope(config, group, false);
+    ({ scope, release } = await scopeOf(group));
   } catch (err) {
     if (err instanceof InputError || !(err instanceof CxfrError)) throw err;
     return group.map((n) => ({ ...base(n), note: err.message.split("\n", 1)[0] as string }));
@@ -89,6 +103,6 @@ async function groupStatus(config: Config, group: NodeConfig[]): Promise<NodeSta
     if (!first.cluster && scope.running && scope.running.length > 1 && rows[0]) rows[0].note = `ejabberd reports ${scope.running.length} running cluster nodes; the count is the whole cluster's: declare it under clusters:`;
     return rows;
   } finally {
-    await scope.session.close();
+    await release();
   }
 }

@@ -3,6 +3,9 @@ import { realClock, type Clock } from "./clock.ts";
 
 export { realClock, type Clock } from "./clock.ts";
 
+/** Longest single sleep while waiting for a token. */
+const MAX_TOKEN_WAIT_MS = 250;
+
 export interface PacingOptions {
   /** Actions per second; Infinity for unlimited. */
   rate: number;
@@ -23,14 +26,18 @@ export class Pacer {
   private tokens: number;
   private last: number;
   private inFlight = 0;
+  private tokenWaiters = 0;
   private readonly slotWaiters: Array<() => void> = [];
   private queue: Promise<void> = Promise.resolve();
 
+  readonly options: PacingOptions;
+
   constructor(
-    readonly options: PacingOptions,
+    options: PacingOptions,
     private readonly clock: Clock = realClock,
     private readonly random: () => number = Math.random,
   ) {
+    this.options = { ...options };
     this.tokens = Math.max(1, options.burst);
     this.last = clock.now();
   }
@@ -39,11 +46,41 @@ export class Pacer {
     return this.inFlight;
   }
 
+  /** The rate in force (Infinity: unlimited). */
+  get rate(): number {
+    return this.options.rate;
+  }
+
+  /** Paces by a new rate from now on (`--rate auto`); tokens already earned are kept, up to the burst. */
+  setRate(rate: number): void {
+    if (!(rate > 0)) return;
+    this.refill();
+    this.options.rate = rate;
+  }
+
   /** Waits for one rate token. Calls are served in order. */
   token(signal?: AbortSignal): Promise<void> {
-    const turn = this.queue.then(() => this.takeToken(signal));
+    this.tokenWaiters++;
+    const turn = this.queue.then(() => this.takeToken(signal)).finally(() => this.tokenWaiters--);
     this.queue = turn.catch(() => undefined);
     return turn;
+  }
+
+  /** Takes a rate token when one is there and nobody waits for one; never waits. */
+  tryToken(): boolean {
+    if (this.tokenWaiters > 0) return false;
+    if (this.options.rate === Infinity) return true;
+    this.refill();
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+
+  /** Takes an in-flight slot when one is free and nobody waits for one; never waits. */
+  trySlot(): boolean {
+    if (this.inFlight >= this.options.maxInFlight || this.slotWaiters.length > 0) return false;
+    this.inFlight++;
+    return true;
   }
 
   /** Waits for a free in-flight slot. */
@@ -83,7 +120,8 @@ export class Pacer {
       }
       const missing = (1 - this.tokens) / this.options.rate;
       const wait = missing * 1000 * (1 + this.options.jitter * this.random());
-      await this.clock.sleep(Math.ceil(wait), signal);
+      // a rate raised meanwhile (setRate) is noticed within MAX_TOKEN_WAIT_MS
+      await this.clock.sleep(Math.min(Math.ceil(wait), MAX_TOKEN_WAIT_MS), signal);
     }
   }
 

@@ -24,7 +24,7 @@ export const TIMING_FIELDS = {
   rate: { flag: "--rate", file: "rate", default: 50, parse: parseRate, help: "packets and kicks per second, or 'unlimited'" },
   burst: { flag: "--burst", file: "burst", default: 10, parse: (v, f) => parsePositiveInt(v, f, { min: 1 }), help: "packets allowed at once after a pause" },
   jitter: { flag: "--jitter", file: "jitter", default: 0.2, parse: parseFraction, help: "0..1: random stretch of each wait" },
-  maxInFlight: { flag: "--max-in-flight", file: "max_in_flight", default: 200, parse: (v, f) => parsePositiveInt(v, f, { min: 1 }), help: "transfers awaiting their outcome at once" },
+  maxInFlight: { flag: "--max-in-flight", file: "max_in_flight", default: 1000, parse: (v, f) => parsePositiveInt(v, f, { min: 1 }), help: "transfers awaiting their outcome at once" },
   wait: { flag: "--wait", file: "wait", default: "0s", parse: parseDuration, help: "pause before the first packet, e.g. 30s" },
   grace: { flag: "--grace", file: "grace", default: "30s", parse: parseDuration, help: "time a session gets to leave after its packet before the fallback" },
   deadline: { flag: "--deadline", file: "deadline", default: undefined, parse: parseDuration, help: "stop the job after this long; what is left counts as remaining" },

@@ -83,20 +83,23 @@ export class Pacer {
     return true;
   }
 
-  /** Waits for a free in-flight slot. */
+  /** Waits for a free in-flight slot; waiting callers get freed slots in order. */
   async slot(signal?: AbortSignal): Promise<void> {
-    while (this.inFlight >= this.options.maxInFlight) {
-      if (signal?.aborted) throw new InterruptedError();
-      await new Promise<void>((resolve) => {
-        const wake = () => {
-          signal?.removeEventListener("abort", wake);
-          resolve();
-        };
-        this.slotWaiters.push(wake);
-        signal?.addEventListener("abort", wake, { once: true });
-      });
-    }
-    this.inFlight++;
+    if (signal?.aborted) throw new InterruptedError();
+    if (this.trySlot()) return;
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        const i = this.slotWaiters.indexOf(handOver);
+        if (i >= 0) this.slotWaiters.splice(i, 1);
+        reject(new InterruptedError());
+      };
+      const handOver = () => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+      };
+      this.slotWaiters.push(handOver);
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
   }
 
   /** Counts a transfer already in flight (a resumed job's) without waiting for a slot. */
@@ -104,9 +107,11 @@ export class Pacer {
     this.inFlight++;
   }
 
+  /** Frees a slot: straight to the first waiting caller, if any. */
   release(): void {
-    this.inFlight = Math.max(0, this.inFlight - 1);
-    this.slotWaiters.shift()?.();
+    const next = this.slotWaiters.shift();
+    if (next) next();
+    else this.inFlight = Math.max(0, this.inFlight - 1);
   }
 
   private async takeToken(signal?: AbortSignal): Promise<void> {

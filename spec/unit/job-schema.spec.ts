@@ -14,7 +14,7 @@ function fieldOf(fn: () => unknown): string | undefined {
 
 describe("job schema: one home for a job's defaults", () => {
   it("the defaults when nothing is given", () => {
-    expect(readTiming({}, {}, "flag")).to.deep.equal({ pacing: { rate: 50, burst: 10, jitter: 0.2, maxInFlight: 200 }, waitMs: 0, graceMs: 30_000 });
+    expect(readTiming({}, {}, "flag")).to.deep.equal({ pacing: { rate: 50, burst: 10, jitter: 0.2, maxInFlight: 1000 }, waitMs: 0, graceMs: 30_000 });
   });
 
   it("the request wins over the file, the file over the default", () => {

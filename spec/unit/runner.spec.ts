@@ -324,6 +324,53 @@ describe("TransferJob state machine (fake node, fake time)", () => {
     expect(asked.length).to.be.at.least(6);
   });
 
+  it("sessions that may go at once are sent side by side: the confirmation of one packet does not hold the next", async () => {
+    const clock = new FakeClock();
+    const jids = Array.from({ length: 50 }, (_, i) => `u${i}@localhost/1`);
+    const node = fakeNode(clock, Object.fromEntries(jids.map((j) => [j, "moves" as const])));
+    // every confirmed send (packet + ping back through the server) takes 5 ms of fake time
+    const sendChecked = node.link.sendChecked;
+    node.link.sendChecked = async (el: Element) => {
+      await sendChecked(el);
+      await clock.sleep(5);
+    };
+    const { run } = job(clock, node, { from: "domain" });
+    const summary = await run();
+    expect(summary).to.include({ moved: 50 });
+    expect(new Set(node.packets.map((p) => p.at))).to.deep.equal(new Set([0]));
+  });
+
+  it("journals the sessions of one batch as `applying` in one write, before any of them is sent", async () => {
+    const clock = new FakeClock();
+    const node = fakeNode(clock, { "a@localhost/1": "moves", "b@localhost/1": "moves", "c@localhost/1": "moves" });
+    const batches: Array<{ states: string[]; packetsBefore: number }> = [];
+    const journal: JobJournal = {
+      session: () => expect.fail("a journal with sessionBatch gets batches"),
+      sessionBatch: (_job, snapshots) => batches.push({ states: snapshots.map((s) => s.state), packetsBefore: node.packets.length }),
+      job: () => undefined,
+    };
+    await job(clock, node, { journal }).run();
+    const applying = batches.find((b) => b.states.includes("applying"));
+    expect(applying?.states.filter((s) => s === "applying")).to.have.length(3);
+    expect(applying?.packetsBefore).to.equal(0);
+    expect(batches.flatMap((b) => b.states).filter((s) => s === "moved")).to.have.length(3);
+  });
+
+  it("asks after a session that stays only a few times, then leaves it to the listing", async () => {
+    const clock = new FakeClock();
+    const node = fakeNode(clock, { "s@localhost/1": "ignores" });
+    let asked = 0;
+    const isGone = async () => {
+      asked++;
+      return false;
+    };
+    const { run } = job(clock, node, { graceMs: 20_000, isGone });
+    const summary = await run();
+    expect(summary).to.include({ kicked: 1 });
+    // the packet's 5 questions over ≈1.5 s, and the kick's: not one a second through the 20 s grace
+    expect(asked).to.be.at.most(10);
+  });
+
   describe("journal", () => {
     it("writes each transition before acting on it, in order", async () => {
       const clock = new FakeClock();

@@ -6,6 +6,8 @@ import type { Method, MethodName, Reply, SessionRef } from "../methods/method.ts
 import type { LiveSession } from "../xmpp/admin.ts";
 import { formatHostPort, type HostPort } from "../xmpp/address.ts";
 import { nap, realClock, type Clock } from "./clock.ts";
+import type { AutoPacing } from "./auto-pacing.ts";
+import type { AutoRateEvent } from "./auto-rate.ts";
 import type { JobEvent, JobEventBody } from "./events.ts";
 import { noJournal, type JobJournal, type JobState, type SessionSnapshot, type SessionState } from "./journal-port.ts";
 import { ENDING_METHODS, summarize, type JobSummary } from "./outcomes.ts";
@@ -78,6 +80,12 @@ export interface TransferJobOptions {
   isGone?: (session: SessionRef) => Promise<boolean | undefined>;
   /** Whether the server restarted since this wall-clock time (XEP-0012 uptime); undefined when unknown. */
   restartedSince?: (wallMs: number) => Promise<boolean | undefined>;
+  /**
+   * `--rate auto`: starts the pacing that sets the rate from what the targets absorb (login probes, lib/jobs/auto-pacing.ts).
+   * The job waits for its first probe round (the baseline) before the first method, tells it of every method applied,
+   * and stops it with the job.
+   */
+  autoPacing?: (hooks: { setRate(rate: number): void; onEvent(event: AutoRateEvent): void; clock: Clock }) => AutoPacing;
   clock?: Clock;
   journal?: JobJournal;
   /** Sessions of a job that was running: finished ones are never touched again, the rest are re-observed first. */
@@ -116,6 +124,7 @@ export class TransferJob {
   private readonly slotHolders = new Set<SessionRecord>();
   private readonly advancing = new Set<SessionRecord>();
   private readonly settledAt = new Map<SessionRecord, number>();
+  private auto: AutoPacing | undefined;
   /** Snapshots written but not yet committed to the journal (see write()). */
   private unwritten: SessionSnapshot[] = [];
   private flushQueued = false;
@@ -207,6 +216,7 @@ export class TransferJob {
         this.emit({ event: "waiting", ms: o.waitMs });
         await nap(this.clock, o.waitMs, o.signal);
       }
+      await this.startAutoPacing();
       await Promise.all([this.observe(), this.dispatch()]);
     } catch (err) {
       this.halt(err);
@@ -214,8 +224,20 @@ export class TransferJob {
     return this.finishJob();
   }
 
+  /** `--rate auto`: the pacer follows the controller from here on; the first method waits for the probes' baseline. */
+  private async startAutoPacing(): Promise<void> {
+    if (!this.o.autoPacing || this.stopping) return;
+    this.auto = this.o.autoPacing({
+      setRate: (rate) => this.pacer.setRate(rate),
+      onEvent: ({ rate, previous, change, cause, reason }) => this.emit({ event: "rate", rate: roundRate(rate), previous: roundRate(previous), change, cause, reason }),
+      clock: this.clock,
+    });
+    await Promise.race([this.auto.ready, this.cancelled]);
+  }
+
   private finishJob(): JobSummary {
     this.finished = true;
+    this.auto?.stop();
     this.commit();
     const why = this.stop ? `job stopped: ${this.stop.message}` : this.o.signal.aborted ? "cancelled" : "deadline";
     for (const record of this.records) if (!isTerminal(record.state)) this.settle(record, "remaining", why);
@@ -398,6 +420,7 @@ export class TransferJob {
     record.absences = 0;
     record.waitEnds = now + (ENDING_METHODS.includes(method.name) ? this.kickSettleMs : this.o.graceMs);
     this.move(record, "sent");
+    this.auto?.sent();
     this.emit({ event: method.name === "cxfr" ? "sent" : method.name === "kick" ? "kick" : "applied", jid: record.jid, method: method.name, target: formatHostPort(address) });
     attempt.reply?.then((reply) => this.noteReply(record, index, reply), () => undefined);
     if (this.o.isGone) void this.watchDeparture(record, index, ref);
@@ -773,6 +796,8 @@ const FIRST_CONFIRM_MS = 50;
 const RECONFIRM_MS = 10;
 /** Questions about one session (50, 100, 200, 400, 800 ms after its method) before the listing takes over. */
 const CONFIRM_CHECKS = 5;
+
+const roundRate = (rate: number): number => Math.round(rate * 10) / 10;
 
 /** Most sessions one dispatch batch takes: bounds the work done in one turn of the event loop. */
 const MAX_BATCH = 256;

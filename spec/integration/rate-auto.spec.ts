@@ -25,7 +25,7 @@ describe("cxfr drain --rate auto between two real Prosody nodes", function () {
     expect(result.events.at(-1)).to.include({ event: "summary", targeted: 25, moved: 20, kicked: 5, failed: 0, remaining: 0 });
 
     const rates = result.events.filter((e) => e.event === "rate");
-    expect(rates[0]).to.include({ change: "start", cause: "start", rate: 20, reason: "starting at 20/s" });
+    expect(rates[0]).to.include({ change: "start", cause: "start", rate: 30, reason: "starting at 30/s" });
     for (const e of rates) {
       expect(Number(e.rate)).to.be.within(1, 30);
       expect(e.reason).to.be.a("string").and.not.equal("");

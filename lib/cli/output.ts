@@ -27,21 +27,8 @@ export class Output {
     });
   }
 
-  private corked = false;
-
   private toStdout(text: string): void {
-    if (this.stdoutClosed) return;
-    // the lines of one turn (a dispatch batch emits hundreds of events) go out in one write, not one each
-    const stream = this.stdout as NodeJS.WritableStream & { cork?: () => void; uncork?: () => void };
-    if (!this.corked && stream.cork && stream.uncork) {
-      this.corked = true;
-      stream.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        stream.uncork?.();
-      });
-    }
-    this.stdout.write(text);
+    if (!this.stdoutClosed) this.stdout.write(text);
   }
 
   /** A result that must reach someone (a job summary): stdout, or stderr once stdout is closed. */

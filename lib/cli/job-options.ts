@@ -10,6 +10,7 @@ import { bareJid, canonicalJid, parseJid, quoteVisibly } from "../xmpp/jid.ts";
 export interface JobFlags {
   to?: string[];
   rate?: string | number;
+  maxRate?: string | number;
   burst?: string | number;
   jitter?: string | number;
   maxInFlight?: string | number;
@@ -30,6 +31,8 @@ export interface JobFlags {
 export interface JobSettings {
   targets: Target[];
   pacing: PacingOptions;
+  /** `--rate auto`: pacing.rate is where it starts; the rate then follows the targets up to maxRate. */
+  autoRate?: { maxRate: number };
   waitMs: number;
   graceMs: number;
   deadlineMs?: number;

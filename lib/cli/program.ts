@@ -100,6 +100,7 @@ export function buildProgram(env: NodeJS.ProcessEnv, tty: boolean): { run(argv: 
   const jobCommand = (command: Command, fallback: string, withTo = true) =>
     (withTo ? command.requiredOption("--to <target...>", "HOST[:PORT][=WEIGHT] or a configured node name; several are spread by rendezvous hashing") : command)
       .option("--rate <n>", flagHelp("rate"))
+      .option("--max-rate <n>", flagHelp("maxRate"))
       .option("--burst <n>", flagHelp("burst"))
       .option("--jitter <f>", flagHelp("jitter"))
       .option("--max-in-flight <n>", flagHelp("maxInFlight"))

@@ -5,6 +5,9 @@ import type { JobEventName } from "../jobs/events.ts";
 export interface ProgressEvent {
   event: JobEventName;
   jid?: string;
+  /** `rate` events (--rate auto): the rate from now on and why */
+  rate?: number;
+  reason?: string;
 }
 
 const SETTLED = ["moved", "kicked", "failed", "skipped"] as const;
@@ -19,15 +22,17 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr): { u
   const bar = new cliProgress.SingleBar(
     {
       stream,
-      format: "{bar} {done}/{total} | moved {moved} kicked {kicked} failed {failed} | remaining {remaining} | {speed}/s | ETA {eta_formatted}",
+      format: "{bar} {done}/{total} | moved {moved} kicked {kicked} failed {failed} | remaining {remaining} | {speed}/s | ETA {eta_formatted}{pace}",
       hideCursor: true,
     },
     cliProgress.Presets.shades_classic,
   );
   let running = false;
+  // --rate auto: the rate in force and the reason of its last change
+  let pace = "";
   const render = () => {
     const done = SETTLED.reduce((sum, key) => sum + counts[key], 0);
-    const payload = { ...counts, done, remaining: targets.size - done, speed: (done / Math.max(1, (Date.now() - started) / 1000)).toFixed(1) };
+    const payload = { ...counts, done, remaining: targets.size - done, speed: (done / Math.max(1, (Date.now() - started) / 1000)).toFixed(1), pace };
     if (!running) bar.start(Math.max(1, targets.size), done, payload);
     running = true;
     bar.setTotal(Math.max(1, targets.size));
@@ -35,6 +40,11 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr): { u
   };
   return {
     update(event) {
+      if (event.event === "rate" && event.rate !== undefined) {
+        pace = ` | auto ${event.rate}/s: ${event.reason ?? ""}`;
+        if (running) render();
+        return;
+      }
       if (event.event === "sent" || event.event === "skipped" || event.event === "kick") targets.add(event.jid);
       if ((SETTLED as readonly string[]).includes(event.event)) counts[event.event as Settled]++;
       if (event.event === "sent" || event.event in counts) render();

@@ -4,6 +4,7 @@
 import { startLoginProbes, type LoginProber } from "../link/login-probe.ts";
 import type { HostPort } from "../xmpp/address.ts";
 import { AutoRate, type AutoRateEvent, type AutoRateOptions } from "./auto-rate.ts";
+import { nap, realClock, type Clock } from "./clock.ts";
 
 export interface AutoPacingOptions {
   /** targets to probe: label (node name or host:port, shown in reasons) and public c2s address */
@@ -18,7 +19,10 @@ export interface AutoPacingOptions {
   /** called with every new rate (also the starting one): e.g. the pacer's rate setter */
   setRate(rate: number): void;
   onEvent(event: AutoRateEvent): void;
-  now?: () => number;
+  /** the decision timer's clock (default: real time); specs pass the job's fake clock */
+  clock?: Clock;
+  /** starts the login probes (default: real TCP probes, lib/link/login-probe.ts) */
+  startProbes?: typeof startLoginProbes;
 }
 
 export interface AutoPacing {
@@ -32,7 +36,8 @@ export interface AutoPacing {
 }
 
 export function startAutoPacing(o: AutoPacingOptions): AutoPacing {
-  const now = o.now ?? (() => performance.now());
+  const clock = o.clock ?? realClock;
+  const now = () => clock.now();
   const controller = new AutoRate(o.controller);
   controller.on((event) => {
     o.setRate(event.rate);
@@ -43,7 +48,8 @@ export function startAutoPacing(o: AutoPacingOptions): AutoPacing {
   const ready = new Promise<void>((resolve) => (baseline = resolve));
   if (waiting.size === 0) baseline();
   let started = false;
-  const prober: LoginProber = startLoginProbes(
+  const stopped = new AbortController();
+  const prober: LoginProber = (o.startProbes ?? startLoginProbes)(
     o.targets,
     { domain: o.domain, timeoutMs: o.probeTimeoutMs ?? 3000, intervalMs: o.probeIntervalMs ?? 500 },
     (label, result) => {
@@ -51,13 +57,19 @@ export function startAutoPacing(o: AutoPacingOptions): AutoPacing {
       if (waiting.delete(label) && waiting.size === 0) baseline();
     },
   );
-  const tick = setInterval(() => {
-    if (started) controller.update(now());
-  }, Math.max(50, controller.options.intervalMs / 4));
-  tick.unref();
+  const tickMs = Math.max(50, controller.options.intervalMs / 4);
+  const decide = async () => {
+    while (!stopped.signal.aborted) {
+      await nap(clock, tickMs, stopped.signal);
+      if (!stopped.signal.aborted) controller.update(now());
+    }
+  };
+  // registered before anyone else can wait for `ready`: the starting rate is set before they go on
   void ready.then(() => {
+    if (stopped.signal.aborted) return;
     started = true;
     controller.begin(now());
+    void decide();
   });
   return {
     controller,
@@ -66,7 +78,8 @@ export function startAutoPacing(o: AutoPacingOptions): AutoPacing {
     appeared: (latencyMs) => controller.appeared(latencyMs, now()),
     forget: (count = 1) => controller.forget(count),
     stop() {
-      clearInterval(tick);
+      if (!started) baseline();
+      stopped.abort();
       prober.stop();
     },
   };

@@ -38,7 +38,7 @@ export interface AutoRateOptions {
 }
 
 export const autoRateDefaults: AutoRateOptions = {
-  startRate: 20,
+  startRate: 50,
   minRate: 1,
   maxRate: 1000,
   startFactor: 2,

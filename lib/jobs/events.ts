@@ -1,4 +1,5 @@
 import type { MethodName } from "../methods/method.ts";
+import type { AutoRateCause } from "./auto-rate.ts";
 import type { JobSummary } from "./outcomes.ts";
 import type { JobState } from "./journal-port.ts";
 
@@ -21,6 +22,8 @@ export type JobEventBody =
   | { event: "waiting"; ms: number }
   | { event: "link"; state: "down" | "up"; reason?: string }
   | { event: "from"; from: "component"; reason: string }
+  /** `--rate auto`: the rate (sessions per second) from now on, and why it changed. */
+  | { event: "rate"; rate: number; previous: number; change: "start" | "raise" | "cut"; cause: AutoRateCause; reason: string }
   /** A method was applied to a session (kept as `sent` for the packet and `kick` for the kick, as scripts read them). */
   | { event: "sent" | "kick" | "applied"; jid: string; method: MethodName; target: string }
   /** A method could not act on a session (no channel, no permission …); the chain moves on. */

@@ -1,5 +1,6 @@
 import { InputError } from "../errors.ts";
 import { parseDuration, parseFraction, parsePositiveInt, parseRate } from "../input.ts";
+import { autoRateDefaults } from "./auto-rate.ts";
 import { METHOD_NAMES } from "../methods/method.ts";
 import type { PacingOptions } from "./pacer.ts";
 
@@ -21,10 +22,11 @@ interface TimingField<T> {
 }
 
 export const TIMING_FIELDS = {
-  rate: { flag: "--rate", file: "rate", default: 50, parse: parseRate, help: "packets and kicks per second, or 'unlimited'" },
+  rate: { flag: "--rate", file: "rate", default: 50, parse: parseRate, help: "packets and kicks per second, 'unlimited', or 'auto' (paced by what the targets absorb)" },
+  maxRate: { flag: "--max-rate", file: "max_rate", default: undefined, parse: parseMaxRate, help: `with --rate auto: the highest rate it may reach (default ${autoRateDefaults.maxRate})` },
   burst: { flag: "--burst", file: "burst", default: 10, parse: (v, f) => parsePositiveInt(v, f, { min: 1 }), help: "packets allowed at once after a pause" },
   jitter: { flag: "--jitter", file: "jitter", default: 0.2, parse: parseFraction, help: "0..1: random stretch of each wait" },
-  maxInFlight: { flag: "--max-in-flight", file: "max_in_flight", default: 200, parse: (v, f) => parsePositiveInt(v, f, { min: 1 }), help: "transfers awaiting their outcome at once" },
+  maxInFlight: { flag: "--max-in-flight", file: "max_in_flight", default: 1000, parse: (v, f) => parsePositiveInt(v, f, { min: 1 }), help: "transfers awaiting their outcome at once" },
   wait: { flag: "--wait", file: "wait", default: "0s", parse: parseDuration, help: "pause before the first packet, e.g. 30s" },
   grace: { flag: "--grace", file: "grace", default: "30s", parse: parseDuration, help: "time a session gets to leave after its packet before the fallback" },
   deadline: { flag: "--deadline", file: "deadline", default: undefined, parse: parseDuration, help: "stop the job after this long; what is left counts as remaining" },
@@ -63,8 +65,17 @@ export function flagHelp(key: TimingKey): string {
   return field.default === undefined ? field.help : `${field.help} (default ${field.default})`;
 }
 
+/** `--max-rate`: a finite rate (auto pacing must stay below something). */
+function parseMaxRate(value: string | number, field: string): number {
+  const rate = parseRate(value, field);
+  if (rate === Infinity || rate < autoRateDefaults.minRate) throw new InputError(field, `must be a number of sessions per second ≥ ${autoRateDefaults.minRate} (got ${JSON.stringify(value)})`);
+  return rate;
+}
+
 export interface Timing {
   pacing: PacingOptions;
+  /** `--rate auto`: the rate follows what the targets absorb, up to maxRate; pacing.rate is the starting rate. */
+  autoRate?: { maxRate: number };
   waitMs: number;
   graceMs: number;
   deadlineMs?: number;
@@ -80,8 +91,17 @@ export function readTiming(request: Partial<Record<TimingKey, string | number>>,
     return field.default === undefined ? undefined : field.parse(field.default, key);
   };
   const deadlineMs = value("deadline");
+  const rateGiven = request.rate !== undefined ? request.rate : filePacing.rate;
+  const auto = rateGiven === "auto";
+  const maxRate = value("maxRate");
+  if (maxRate !== undefined && !auto) {
+    const field = request.maxRate !== undefined ? fieldName("maxRate", style) : fieldName("maxRate", "file");
+    throw new InputError(field, `applies only with ${fieldName("rate", style)} auto`);
+  }
+  const autoMax = maxRate ?? autoRateDefaults.maxRate;
   return {
-    pacing: { rate: value("rate") as number, burst: value("burst") as number, jitter: value("jitter") as number, maxInFlight: value("maxInFlight") as number },
+    pacing: { rate: auto ? Math.min(autoRateDefaults.startRate, autoMax) : (value("rate") as number), burst: value("burst") as number, jitter: value("jitter") as number, maxInFlight: value("maxInFlight") as number },
+    ...(auto ? { autoRate: { maxRate: autoMax } } : {}),
     waitMs: value("wait") as number,
     graceMs: value("grace") as number,
     ...(deadlineMs !== undefined ? { deadlineMs } : {}),

@@ -15,6 +15,7 @@ const jobBodySchema = z.strictObject({
   /** `transfer`: the full JIDs of the sessions to move. */
   jids: z.array(z.string()).min(1).optional(),
   rate: numberOrText.optional(),
+  maxRate: numberOrText.optional(),
   burst: numberOrText.optional(),
   jitter: numberOrText.optional(),
   maxInFlight: numberOrText.optional(),

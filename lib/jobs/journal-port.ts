@@ -44,6 +44,8 @@ export interface SessionSnapshot {
  */
 export interface JobJournal {
   session(jobId: string, snapshot: SessionSnapshot): void;
+  /** Several sessions' states, in order, written together (one commit); a journal without it gets session() each. */
+  sessionBatch?(jobId: string, snapshots: readonly SessionSnapshot[]): void;
   job(jobId: string, state: JobState, summary: JobSummary): void;
 }
 

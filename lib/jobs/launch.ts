@@ -14,6 +14,7 @@ import { readJobSettings, type JobSettings } from "../cli/job-options.ts";
 import { fieldName, FALLBACK_DEFAULT, readFrom, type FieldStyle, type JobSpec } from "./job-schema.ts";
 import type { JobJournal, SessionSnapshot } from "./journal-port.ts";
 import type { JobSummary } from "./outcomes.ts";
+import { startAutoPacing } from "./auto-pacing.ts";
 import { TransferJob, type JobEvent } from "./runner.ts";
 import { seenElsewhere } from "./seen-elsewhere.ts";
 import type { Target } from "./targets.ts";
@@ -102,6 +103,7 @@ export async function runPreparedJob(config: Config, session: NodeSession, job: 
     targets: settings.targets,
     selects: (s) => !(own !== undefined && sameJid(s.bare, own)) && !settings.excluded(s) && (wanted === undefined || wanted.has(canonicalJid(s.jid))),
     pacing: settings.pacing,
+    ...(settings.autoRate ? { autoPacing: autoPacingFor(settings, config.domain) } : {}),
     waitMs: settings.waitMs,
     graceMs: settings.graceMs,
     ...(settings.deadlineMs !== undefined ? { deadlineMs: settings.deadlineMs } : {}),
@@ -122,6 +124,12 @@ export async function runPreparedJob(config: Config, session: NodeSession, job: 
   } finally {
     await chain.close();
   }
+}
+
+/** `--rate auto`: login probes against each target's public address (its `--to` address) feed the controller. */
+function autoPacingFor(settings: JobSettings, domain: string): NonNullable<ConstructorParameters<typeof TransferJob>[0]["autoPacing"]> {
+  const targets = settings.targets.map((t) => ({ label: t.label, address: t.address }));
+  return (hooks) => startAutoPacing({ targets, domain, controller: { maxRate: settings.autoRate?.maxRate ?? Infinity }, ...hooks });
 }
 
 /**

@@ -3,6 +3,9 @@ import { realClock, type Clock } from "./clock.ts";
 
 export { realClock, type Clock } from "./clock.ts";
 
+/** Longest single sleep while waiting for a token. */
+const MAX_TOKEN_WAIT_MS = 250;
+
 export interface PacingOptions {
   /** Actions per second; Infinity for unlimited. */
   rate: number;
@@ -23,14 +26,18 @@ export class Pacer {
   private tokens: number;
   private last: number;
   private inFlight = 0;
+  private tokenWaiters = 0;
   private readonly slotWaiters: Array<() => void> = [];
   private queue: Promise<void> = Promise.resolve();
 
+  readonly options: PacingOptions;
+
   constructor(
-    readonly options: PacingOptions,
+    options: PacingOptions,
     private readonly clock: Clock = realClock,
     private readonly random: () => number = Math.random,
   ) {
+    this.options = { ...options };
     this.tokens = Math.max(1, options.burst);
     this.last = clock.now();
   }
@@ -39,27 +46,60 @@ export class Pacer {
     return this.inFlight;
   }
 
+  /** The rate in force (Infinity: unlimited). */
+  get rate(): number {
+    return this.options.rate;
+  }
+
+  /** Paces by a new rate from now on (`--rate auto`); tokens already earned are kept, up to the burst. */
+  setRate(rate: number): void {
+    if (!(rate > 0)) return;
+    this.refill();
+    this.options.rate = rate;
+  }
+
   /** Waits for one rate token. Calls are served in order. */
   token(signal?: AbortSignal): Promise<void> {
-    const turn = this.queue.then(() => this.takeToken(signal));
+    this.tokenWaiters++;
+    const turn = this.queue.then(() => this.takeToken(signal)).finally(() => this.tokenWaiters--);
     this.queue = turn.catch(() => undefined);
     return turn;
   }
 
-  /** Waits for a free in-flight slot. */
-  async slot(signal?: AbortSignal): Promise<void> {
-    while (this.inFlight >= this.options.maxInFlight) {
-      if (signal?.aborted) throw new InterruptedError();
-      await new Promise<void>((resolve) => {
-        const wake = () => {
-          signal?.removeEventListener("abort", wake);
-          resolve();
-        };
-        this.slotWaiters.push(wake);
-        signal?.addEventListener("abort", wake, { once: true });
-      });
-    }
+  /** Takes a rate token when one is there and nobody waits for one; never waits. */
+  tryToken(): boolean {
+    if (this.tokenWaiters > 0) return false;
+    if (this.options.rate === Infinity) return true;
+    this.refill();
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+
+  /** Takes an in-flight slot when one is free and nobody waits for one; never waits. */
+  trySlot(): boolean {
+    if (this.inFlight >= this.options.maxInFlight || this.slotWaiters.length > 0) return false;
     this.inFlight++;
+    return true;
+  }
+
+  /** Waits for a free in-flight slot; waiting callers get freed slots in order. */
+  async slot(signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) throw new InterruptedError();
+    if (this.trySlot()) return;
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        const i = this.slotWaiters.indexOf(handOver);
+        if (i >= 0) this.slotWaiters.splice(i, 1);
+        reject(new InterruptedError());
+      };
+      const handOver = () => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+      };
+      this.slotWaiters.push(handOver);
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
   }
 
   /** Counts a transfer already in flight (a resumed job's) without waiting for a slot. */
@@ -67,9 +107,11 @@ export class Pacer {
     this.inFlight++;
   }
 
+  /** Frees a slot: straight to the first waiting caller, if any. */
   release(): void {
-    this.inFlight = Math.max(0, this.inFlight - 1);
-    this.slotWaiters.shift()?.();
+    const next = this.slotWaiters.shift();
+    if (next) next();
+    else this.inFlight = Math.max(0, this.inFlight - 1);
   }
 
   private async takeToken(signal?: AbortSignal): Promise<void> {
@@ -83,7 +125,8 @@ export class Pacer {
       }
       const missing = (1 - this.tokens) / this.options.rate;
       const wait = missing * 1000 * (1 + this.options.jitter * this.random());
-      await this.clock.sleep(Math.ceil(wait), signal);
+      // a rate raised meanwhile (setRate) is noticed within MAX_TOKEN_WAIT_MS
+      await this.clock.sleep(Math.min(Math.ceil(wait), MAX_TOKEN_WAIT_MS), signal);
     }
   }
 

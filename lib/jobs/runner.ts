@@ -6,6 +6,8 @@ import type { Method, MethodName, Reply, SessionRef } from "../methods/method.ts
 import type { LiveSession } from "../xmpp/admin.ts";
 import { formatHostPort, type HostPort } from "../xmpp/address.ts";
 import { nap, realClock, type Clock } from "./clock.ts";
+import type { AutoPacing } from "./auto-pacing.ts";
+import type { AutoRateEvent } from "./auto-rate.ts";
 import type { JobEvent, JobEventBody } from "./events.ts";
 import { noJournal, type JobJournal, type JobState, type SessionSnapshot, type SessionState } from "./journal-port.ts";
 import { ENDING_METHODS, summarize, type JobSummary } from "./outcomes.ts";
@@ -85,6 +87,12 @@ export interface TransferJobOptions {
   seenElsewhere?: (session: SessionRef) => Promise<boolean>;
   /** Whether the server restarted since this wall-clock time (XEP-0012 uptime); undefined when unknown. */
   restartedSince?: (wallMs: number) => Promise<boolean | undefined>;
+  /**
+   * `--rate auto`: starts the pacing that sets the rate from what the targets absorb (login probes, lib/jobs/auto-pacing.ts).
+   * The job waits for its first probe round (the baseline) before the first method, tells it of every method applied,
+   * and stops it with the job.
+   */
+  autoPacing?: (hooks: { setRate(rate: number): void; onEvent(event: AutoRateEvent): void; clock: Clock }) => AutoPacing;
   clock?: Clock;
   journal?: JobJournal;
   /** Sessions of a job that was running: finished ones are never touched again, the rest are re-observed first. */
@@ -123,6 +131,14 @@ export class TransferJob {
   private readonly slotHolders = new Set<SessionRecord>();
   private readonly advancing = new Set<SessionRecord>();
   private readonly settledAt = new Map<SessionRecord, number>();
+  private auto: AutoPacing | undefined;
+  /** Snapshots written but not yet committed to the journal (see write()). */
+  private unwritten: SessionSnapshot[] = [];
+  private flushQueued = false;
+  /** Applies started by the dispatcher and not yet ended. */
+  private readonly applying = new Set<Promise<void>>();
+  /** An unexpected error in an apply that ran beside the dispatcher: rethrown once the dispatcher ends. */
+  private bug: unknown;
   private readonly pacer: Pacer;
   private readonly clock: Clock;
   private readonly journal: JobJournal;
@@ -209,6 +225,7 @@ export class TransferJob {
         this.emit({ event: "waiting", ms: o.waitMs });
         await nap(this.clock, o.waitMs, o.signal);
       }
+      await this.startAutoPacing();
       await Promise.all([this.observe(), this.dispatch()]);
     } catch (err) {
       this.halt(err);
@@ -216,8 +233,21 @@ export class TransferJob {
     return this.finishJob();
   }
 
+  /** `--rate auto`: the pacer follows the controller from here on; the first method waits for the probes' baseline. */
+  private async startAutoPacing(): Promise<void> {
+    if (!this.o.autoPacing || this.stopping) return;
+    this.auto = this.o.autoPacing({
+      setRate: (rate) => this.pacer.setRate(rate),
+      onEvent: ({ rate, previous, change, cause, reason }) => this.emit({ event: "rate", rate: roundRate(rate), previous: roundRate(previous), change, cause, reason }),
+      clock: this.clock,
+    });
+    await Promise.race([this.auto.ready, this.cancelled]);
+  }
+
   private finishJob(): JobSummary {
     this.finished = true;
+    this.auto?.stop();
+    this.commit();
     const why = this.stop ? `job stopped: ${this.stop.message}` : this.o.signal.aborted ? "cancelled" : "deadline";
     for (const record of this.records) if (!isTerminal(record.state)) this.settle(record, "remaining", why);
     this.setJobState(this.stop ? "failed" : this.o.signal.aborted ? "cancelled" : "done");
@@ -242,6 +272,7 @@ export class TransferJob {
   }
 
   private setJobState(state: JobState): void {
+    this.commit();
     this.state = state;
     if (state !== "running") this.emit({ event: "job", state });
     if (!this.journalBroken) this.journal.job(this.id, state, this.summary());
@@ -257,40 +288,90 @@ export class TransferJob {
 
   // ── dispatch: queued → applying ─────────────────────────────────────────────────────────────────────────────
 
-  /** Applies the first method to queued sessions in order, paced, until the observer says the job is complete. */
+  /**
+   * Applies the first method to queued sessions in order, paced, until the observer says the job is complete. The
+   * sessions that may go at once (a slot and a rate token each, no wait) go as one batch: journaled `applying` in one
+   * commit, then applied side by side, so neither the journal nor the link's round trip is paid per session.
+   */
   private async dispatch(): Promise<void> {
     try {
       while (!this.stopping) {
-        const record = this.queue.shift();
-        if (!record) {
-          await nap(this.clock, 50, this.o.signal);
-          continue;
-        }
-        if (isTerminal(record.state)) continue;
-        if (!this.listing.sessions.has(record.key)) {
-          this.settle(record, "skipped", "gone before its turn");
-          continue;
-        }
-        if (!this.slotHolders.has(record)) {
-          await this.pacer.slot(this.o.signal);
-          this.slotHolders.add(record);
-        }
-        await this.pacer.token(this.o.signal);
+        const batch = await this.nextBatch();
+        if (batch.length === 0) continue;
         await this.waitReady();
         await this.freshScan();
         if (this.stopping) {
-          this.queue.unshift(record);
-          return;
+          this.queue.unshift(...batch);
+          break;
         }
-        if (!this.listing.sessions.has(record.key)) {
-          this.settle(record, "skipped", "gone before its turn");
-          continue;
-        }
-        await this.apply(record, record.methodIndex);
+        const ready = batch.filter((record) => this.stillListed(record));
+        for (const record of ready) this.begin(record, record.methodIndex);
+        this.flush();
+        for (const record of ready) this.launch(record);
       }
     } catch (err) {
       this.halt(err);
     }
+    // Every apply started must have ended before the job settles what is left.
+    while (this.applying.size > 0) await Promise.all(this.applying);
+    if (this.bug) throw this.bug;
+  }
+
+  /** Queued sessions that may go now, each holding a slot and a rate token: waits for the first, takes more only while none has to wait. */
+  private async nextBatch(): Promise<SessionRecord[]> {
+    const batch: SessionRecord[] = [];
+    while (batch.length < MAX_BATCH && !this.stopping) {
+      const record = this.queue.shift();
+      if (!record) {
+        if (batch.length === 0) await nap(this.clock, 50, this.o.signal);
+        break;
+      }
+      if (isTerminal(record.state) || !this.stillListed(record)) continue;
+      if (!this.slotHolders.has(record)) {
+        if (!this.pacer.trySlot()) {
+          if (batch.length > 0) {
+            this.queue.unshift(record);
+            break;
+          }
+          await this.pacer.slot(this.o.signal);
+        }
+        this.slotHolders.add(record);
+      }
+      if (!this.pacer.tryToken()) {
+        if (batch.length > 0) {
+          this.queue.unshift(record);
+          break;
+        }
+        await this.pacer.token(this.o.signal);
+      }
+      batch.push(record);
+    }
+    return batch;
+  }
+
+  /** Whether the last listing still shows the session; settles it as skipped otherwise. */
+  private stillListed(record: SessionRecord): boolean {
+    if (this.listing.sessions.has(record.key)) return true;
+    this.settle(record, "skipped", "gone before its turn");
+    return false;
+  }
+
+  /**
+   * Starts applying the method (already journaled `applying`) without waiting for it: the send of one session
+   * (a confirmed write, a kick command) overlaps the next ones, and kicks of one turn share a command.
+   */
+  private launch(record: SessionRecord): void {
+    const run = this.act(record, record.methodIndex)
+      .catch((err: unknown) => {
+        try {
+          this.halt(err);
+        } catch (bug) {
+          this.bug ??= bug;
+          this.finished = true;
+        }
+      })
+      .finally(() => this.applying.delete(run));
+    this.applying.add(run);
   }
 
   /** Waits for the connections through the remaining time; a refused login or a cancel ends the wait. */
@@ -310,10 +391,22 @@ export class TransferJob {
   // ── apply: applying → sent | queued | applying(next) ───────────────────────────────────────────────────────
 
   private async apply(record: SessionRecord, index: number): Promise<void> {
+    this.begin(record, index);
+    this.flush();
+    await this.act(record, index);
+  }
+
+  /** queued | sent → applying: journaled (on the next flush) before the method acts. */
+  private begin(record: SessionRecord, index: number): void {
     const method = this.chain[index] as Method;
     record.methodIndex = index;
     record.methods.push(method.name);
     this.move(record, "applying");
+  }
+
+  /** Applies the method of a session that is `applying` and journaled so. */
+  private async act(record: SessionRecord, index: number): Promise<void> {
+    const method = this.chain[index] as Method;
     const session = this.listing.sessions.get(record.key);
     const ref: SessionRef = { jid: session?.jid ?? record.jid, bare: record.bare, resource: session?.resource ?? record.jid.slice(record.bare.length + 1), ...(session?.ip ? { ip: session.ip } : {}) };
     const epoch = this.linkEpoch;
@@ -336,6 +429,7 @@ export class TransferJob {
     record.absences = 0;
     record.waitEnds = now + (ENDING_METHODS.includes(method.name) ? this.kickSettleMs : this.o.graceMs);
     this.move(record, "sent");
+    this.auto?.sent();
     this.emit({ event: method.name === "cxfr" ? "sent" : method.name === "kick" ? "kick" : "applied", jid: record.jid, method: method.name, target: formatHostPort(address) });
     attempt.reply?.then((reply) => this.noteReply(record, index, reply), () => undefined);
     if (this.o.isGone) void this.watchDeparture(record, index, ref);
@@ -367,18 +461,23 @@ export class TransferJob {
 
   /**
    * Asks after one session at growing intervals until it is gone twice in a row (the same rule as for listings) or
-   * its method changes; reads are not paced, but at most CONFIRM_CONCURRENCY run at once.
+   * its method changes; after a "gone" the second question follows at once, so a slot frees one round trip later.
+   * A session still there after CONFIRM_CHECKS questions is left to the full listing: a client that moves on the
+   * packet has left by then, and one that waits out its grace would otherwise cost the server a question a second.
+   * Reads are not paced, but at most `confirmSlots` run at once.
    */
   private async watchDeparture(record: SessionRecord, index: number, ref: SessionRef): Promise<void> {
     const isGone = this.o.isGone as NonNullable<TransferJobOptions["isGone"]>;
     const ceiling = this.o.scanIntervalMs ?? 1000;
-    for (let delay = 100; ; delay = Math.min(delay * 2, ceiling)) {
-      await this.pause(delay);
+    let delay = FIRST_CONFIRM_MS;
+    for (let asked = 0; asked < CONFIRM_CHECKS || record.absences > 0; asked++) {
+      await this.pause(record.absences > 0 ? RECONFIRM_MS : delay);
       if (this.finished || record.state !== "sent" || record.methodIndex !== index) return;
       const gone = await this.confirmSlots.run(() => isGone(ref)).catch(() => undefined);
-      if (record.state !== "sent" || record.methodIndex !== index || gone === undefined) continue;
-      if (!gone) {
-        record.absences = 0;
+      if (record.state !== "sent" || record.methodIndex !== index) return;
+      if (gone === undefined || !gone) {
+        if (gone === false) record.absences = 0;
+        delay = Math.min(delay * 2, ceiling);
         continue;
       }
       if (++record.absences >= 2) return this.settleGone(record);
@@ -392,8 +491,11 @@ export class TransferJob {
       this.move(record, "queued", { reason: "not delivered: the server refused the users' domain" });
       this.queue.unshift(record);
       if (this.o.fromFallback && this.cxfr) {
-        this.cxfr.useComponent();
-        this.emit({ event: "from", from: "component", reason: err.message });
+        // several packets may have been refused together: switch (and say so) once
+        if (this.cxfr.from === "domain") {
+          this.cxfr.useComponent();
+          this.emit({ event: "from", from: "component", reason: err.message });
+        }
         return;
       }
       throw new JobStop(err);
@@ -657,10 +759,39 @@ export class TransferJob {
     this.write(record);
   }
 
+  /**
+   * Buffers the record's snapshot. The buffer is committed before any method acts (flush() in apply and dispatch),
+   * else at the end of the turn: `applying` is always on disk before its method acts, and a later state that is lost
+   * in a crash is re-observed on resume exactly as `applying` would be.
+   */
   private write(record: SessionRecord): void {
     if (this.journalBroken) return;
+    this.unwritten.push(snapshotOf(record));
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    setImmediate(() => {
+      this.flushQueued = false;
+      this.commit();
+    });
+  }
+
+  /** flush() where nothing acts next: a failure stops the job instead of throwing. */
+  private commit(): void {
     try {
-      this.journal.session(this.id, snapshotOf(record));
+      this.flush();
+    } catch (err) {
+      this.halt(err);
+    }
+  }
+
+  /** Commits the buffered snapshots in one journal write; a failure stops the job (JobStop). */
+  private flush(): void {
+    if (this.journalBroken || this.unwritten.length === 0) return;
+    const snapshots = this.unwritten;
+    this.unwritten = [];
+    try {
+      if (this.journal.sessionBatch) this.journal.sessionBatch(this.id, snapshots);
+      else for (const snapshot of snapshots) this.journal.session(this.id, snapshot);
     } catch (err) {
       this.journalBroken = true;
       this.finished = true;
@@ -691,6 +822,18 @@ export class TransferJob {
     this.o.onEvent({ ts: new Date().toISOString(), job: this.id, ...event } as JobEvent);
   }
 }
+
+/** The first departure check after a method: a client that moves on the packet has usually closed by then. */
+const FIRST_CONFIRM_MS = 50;
+/** After one "gone", the confirming second answer is asked for this soon. */
+const RECONFIRM_MS = 10;
+/** Questions about one session (50, 100, 200, 400, 800 ms after its method) before the listing takes over. */
+const CONFIRM_CHECKS = 5;
+
+const roundRate = (rate: number): number => Math.round(rate * 10) / 10;
+
+/** Most sessions one dispatch batch takes: bounds the work done in one turn of the event loop. */
+const MAX_BATCH = 256;
 
 /** Runs at most `size` tasks at once, the rest in order. */
 class Limiter {

@@ -144,23 +144,54 @@ export class Journal implements JobJournal {
 
   /** JobJournal: a session's new state; the transition is kept as proof. */
   session(jobId: string, snapshot: SessionSnapshot): void {
+    this.write(() => this.writeSession(jobId, snapshot));
+  }
+
+  /** JobJournal: several sessions' new states, in order, in one transaction (one commit instead of one each). */
+  sessionBatch(jobId: string, snapshots: readonly SessionSnapshot[]): void {
+    if (snapshots.length === 0) return;
     this.write(() => {
-      const now = Date.now();
-      const last = this.db.prepare<SessionDbRow>("SELECT login, state FROM sessions WHERE job = ? AND jid = ? ORDER BY login DESC LIMIT 1").get(jobId, snapshot.jid);
-      // a settled JID seen again in a non-final state is a new login: a new row, the old proof stays
-      const newLogin = last !== undefined && TERMINAL_STATES.includes(last.state) && !TERMINAL_STATES.includes(snapshot.state);
-      const login = last === undefined ? 1 : newLogin ? last.login + 1 : last.login;
-      this.db
-        .prepare(
-          `INSERT INTO sessions (job, jid, login, bare, target, state, method_index, methods, reply, condition, reason, moved_by, sent_at, outcome_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (job, jid, login) DO UPDATE SET bare = excluded.bare, target = excluded.target, state = excluded.state,
-             method_index = excluded.method_index, methods = excluded.methods, reply = excluded.reply, condition = excluded.condition,
-             reason = excluded.reason, moved_by = excluded.moved_by, sent_at = excluded.sent_at, outcome_at = excluded.outcome_at, updated_at = excluded.updated_at`,
-        )
-        .run(jobId, snapshot.jid, login, snapshot.bare, snapshot.target, snapshot.state, snapshot.methodIndex, JSON.stringify(snapshot.methods), snapshot.reply ?? null, snapshot.condition ?? null, snapshot.reason ?? null, snapshot.movedBy ?? null, snapshot.sentAt ?? null, snapshot.outcomeAt ?? null, now);
-      this.db.prepare("INSERT INTO transitions (job, jid, login, state, at, snapshot) VALUES (?, ?, ?, ?, ?, ?)").run(jobId, snapshot.jid, login, snapshot.state, now, JSON.stringify(snapshot));
+      for (const snapshot of snapshots) this.writeSession(jobId, snapshot);
     });
+  }
+
+  private writeSession(jobId: string, snapshot: SessionSnapshot): void {
+    const now = Date.now();
+    const s = this.statements();
+    const key = `${jobId}\n${snapshot.jid}`;
+    const last = this.pendingLogins.get(key) ?? this.lastLogins.get(key) ?? s.lastLogin.get(jobId, snapshot.jid);
+    // a settled JID seen again in a non-final state is a new login: a new row, the old proof stays
+    const newLogin = last !== undefined && TERMINAL_STATES.includes(last.state) && !TERMINAL_STATES.includes(snapshot.state);
+    const login = last === undefined ? 1 : newLogin ? last.login + 1 : last.login;
+    s.upsertSession.run(jobId, snapshot.jid, login, snapshot.bare, snapshot.target, snapshot.state, snapshot.methodIndex, JSON.stringify(snapshot.methods), snapshot.reply ?? null, snapshot.condition ?? null, snapshot.reason ?? null, snapshot.movedBy ?? null, snapshot.sentAt ?? null, snapshot.outcomeAt ?? null, now);
+    s.insertTransition.run(jobId, snapshot.jid, login, snapshot.state, now, JSON.stringify(snapshot));
+    this.pendingLogins.set(key, { login, state: snapshot.state });
+  }
+
+  /** Login and state last written per job and JID (only by this process: a job has one holder at a time). */
+  private readonly lastLogins = new Map<string, SessionDbRow>();
+  /** Written in the open transaction, not yet committed: forgotten when it rolls back. */
+  private readonly pendingLogins = new Map<string, SessionDbRow>();
+  private prepared: ReturnType<Journal["prepareSessionStatements"]> | undefined;
+
+  /** The statements every session write runs, prepared once (preparing them was a third of a write's cost). */
+  private statements(): ReturnType<Journal["prepareSessionStatements"]> {
+    this.prepared ??= this.prepareSessionStatements();
+    return this.prepared;
+  }
+
+  private prepareSessionStatements() {
+    return {
+      lastLogin: this.db.prepare<SessionDbRow>("SELECT login, state FROM sessions WHERE job = ? AND jid = ? ORDER BY login DESC LIMIT 1"),
+      upsertSession: this.db.prepare(
+        `INSERT INTO sessions (job, jid, login, bare, target, state, method_index, methods, reply, condition, reason, moved_by, sent_at, outcome_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (job, jid, login) DO UPDATE SET bare = excluded.bare, target = excluded.target, state = excluded.state,
+           method_index = excluded.method_index, methods = excluded.methods, reply = excluded.reply, condition = excluded.condition,
+           reason = excluded.reason, moved_by = excluded.moved_by, sent_at = excluded.sent_at, outcome_at = excluded.outcome_at, updated_at = excluded.updated_at`,
+      ),
+      insertTransition: this.db.prepare("INSERT INTO transitions (job, jid, login, state, at, snapshot) VALUES (?, ?, ?, ?, ?, ?)"),
+    };
   }
 
   /** JobJournal: the job's state and counts. A final state releases the job's nodes. */
@@ -176,6 +207,7 @@ export class Journal implements JobJournal {
         .run(state, summary.targeted, summary.moved, summary.kicked, summary.failed, summary.skipped, summary.remaining, summary.elapsed_ms, now, final ? 1 : 0, now, jobId);
       if (final) this.db.prepare("DELETE FROM holds WHERE job = ?").run(jobId);
     });
+    if (FINAL_JOB_STATES.includes(state)) for (const key of this.lastLogins.keys()) if (key.startsWith(`${jobId}\n`)) this.lastLogins.delete(key);
   }
 
   /** A job that stopped on an error before its summary: failed, nodes released. */
@@ -305,7 +337,14 @@ export class Journal implements JobJournal {
   }
 
   private write<T>(fn: () => T): T {
-    return guard(this.path, () => this.db.transaction(fn).immediate());
+    try {
+      const result = guard(this.path, () => this.db.transaction(fn).immediate());
+      // committed: the logins just written are what the next write of those sessions builds on
+      for (const [key, row] of this.pendingLogins) this.lastLogins.set(key, row);
+      return result;
+    } finally {
+      this.pendingLogins.clear();
+    }
   }
 
   private read<T>(fn: () => T): T {

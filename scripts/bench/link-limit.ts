@@ -19,6 +19,10 @@ export interface LinkLimitOptions {
   users: string[];
   count: number;
   timeoutMs?: number;
+  /** Instead of absent resources: these live full JIDs, one IQ each (a raw component's dispatch to real clients). */
+  to?: string[];
+  /** the `<server>` the packets name (default 127.0.0.1:5222) */
+  server?: { host: string; port: number };
 }
 
 export interface LinkLimit {
@@ -70,7 +74,8 @@ export function measureLinkLimit(o: LinkLimitOptions): Promise<LinkLimit> {
         const chunks: string[] = [];
         for (let i = 0; i < o.count; i++) {
           const user = o.users[i % o.users.length] as string;
-          const iq = buildTransferIq({ to: `${user}@${o.domain}/absent-${i}`, from: o.component, domain: o.domain, server: { host: "127.0.0.1", port: 5222 }, id: `lim${i}` });
+          const to = o.to?.[i] ?? `${user}@${o.domain}/absent-${i}`;
+          const iq = buildTransferIq({ to, from: o.component, domain: o.domain, server: o.server ?? { host: "127.0.0.1", port: 5222 }, id: `lim${i}` });
           chunks.push(iq.toString());
         }
         socket.write(chunks.join(""));

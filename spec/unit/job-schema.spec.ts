@@ -14,7 +14,7 @@ function fieldOf(fn: () => unknown): string | undefined {
 
 describe("job schema: one home for a job's defaults", () => {
   it("the defaults when nothing is given", () => {
-    expect(readTiming({}, {}, "flag")).to.deep.equal({ pacing: { rate: 50, burst: 10, jitter: 0.2, maxInFlight: 200 }, waitMs: 0, graceMs: 30_000 });
+    expect(readTiming({}, {}, "flag")).to.deep.equal({ pacing: { rate: 50, burst: 10, jitter: 0.2, maxInFlight: 1000 }, waitMs: 0, graceMs: 30_000 });
   });
 
   it("the request wins over the file, the file over the default", () => {
@@ -30,6 +30,22 @@ describe("job schema: one home for a job's defaults", () => {
     expect(fieldOf(() => readTiming({}, { max_in_flight: 0 }, "flag"))).to.equal("pacing.max_in_flight");
     expect(fieldOf(() => readTiming({}, { jitter: 3 }, "body"))).to.equal("pacing.jitter");
     expect(fieldOf(() => readTiming({ grace: "soon" }, {}, "body"))).to.equal("grace");
+  });
+
+  it("--rate auto starts at the controller's starting rate, capped by --max-rate; --max-rate needs auto", () => {
+    expect(readTiming({ rate: "auto" }, {}, "flag")).to.deep.include({ autoRate: { maxRate: 1000 } });
+    expect(readTiming({ rate: "auto" }, {}, "flag").pacing.rate).to.equal(50);
+    expect(readTiming({ rate: "auto", maxRate: "5" }, {}, "flag")).to.deep.include({ autoRate: { maxRate: 5 }, pacing: { rate: 5, burst: 10, jitter: 0.2, maxInFlight: 1000 } });
+    expect(readTiming({}, { rate: "auto", max_rate: 300 }, "flag").autoRate).to.deep.equal({ maxRate: 300 });
+    // a request's fixed rate wins over the file's auto
+    expect(readTiming({ rate: 7 }, { rate: "auto" }, "body")).not.to.have.property("autoRate");
+    expect(fieldOf(() => readTiming({ maxRate: "100" }, {}, "flag"))).to.equal("--max-rate");
+    expect(fieldOf(() => readTiming({ maxRate: 100 }, {}, "body"))).to.equal("maxRate");
+    expect(fieldOf(() => readTiming({}, { max_rate: 100 }, "flag"))).to.equal("pacing.max_rate");
+    expect(fieldOf(() => readTiming({ rate: "auto", maxRate: "unlimited" }, {}, "flag"))).to.equal("--max-rate");
+    expect(fieldOf(() => readTiming({ rate: "auto", maxRate: "0.5" }, {}, "flag"))).to.equal("--max-rate");
+    expect(fieldOf(() => readTiming({ rate: "automatic" }, {}, "flag"))).to.equal("--rate");
+    expect(parseJobBody({ kind: "drain", to: ["b"], rate: "auto", maxRate: 200 })).to.include({ rate: "auto", maxRate: 200 });
   });
 
   it("help texts show the same defaults the engine uses", () => {

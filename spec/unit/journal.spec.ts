@@ -169,6 +169,23 @@ describe("Journal (SQLite)", () => {
     journal.close();
   });
 
+  it("a batch of session writes is one transaction, in order, with the same login rules; a failed batch keeps none of it", () => {
+    const path = freshPath();
+    const journal = Journal.open(path);
+    const { id } = journal.createJob({ kind: "drain", nodes: A, spec, holder: "cli" });
+    journal.sessionBatch(id, [snap("u1@x/r", "queued"), snap("u1@x/r", "applying"), snap("u2@x/r", "queued")]);
+    journal.sessionBatch(id, [snap("u1@x/r", "moved", { movedBy: "cxfr" }), snap("u1@x/r", "queued")]);
+    expect(journal.transitions(id).map((t) => `${t.jid}#${t.login} ${t.state}`)).to.deep.equal(["u1@x/r#1 queued", "u1@x/r#1 applying", "u2@x/r#1 queued", "u1@x/r#1 moved", "u1@x/r#2 queued"]);
+    // a snapshot the schema refuses (bare is NOT NULL) rolls the whole batch back
+    const broken = { ...snap("u3@x/r", "queued"), bare: null } as unknown as SessionSnapshot;
+    expect(() => journal.sessionBatch(id, [snap("u2@x/r", "applying"), broken])).to.throw(JournalError);
+    expect(journal.transitions(id)).to.have.length(5);
+    // and the login cache did not keep what rolled back: u2 is still on its first login
+    journal.session(id, snap("u2@x/r", "skipped"));
+    expect(journal.sessions(id).map((r) => `${r.jid}#${r.login} ${r.state}`)).to.include("u2@x/r#1 skipped");
+    journal.close();
+  });
+
   it("two processes creating a job on one node at once: exactly one gets it", async () => {
     const path = freshPath();
     Journal.open(path).close();

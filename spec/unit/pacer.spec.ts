@@ -66,6 +66,30 @@ describe("Pacer", () => {
     expect(pacer.active).to.equal(2);
   });
 
+  it("tryToken and trySlot take what is there without waiting, and never jump the queue", async () => {
+    const clock = fakeClock();
+    const pacer = new Pacer({ rate: 1, burst: 2, jitter: 0, maxInFlight: 1 }, clock);
+    expect([pacer.tryToken(), pacer.tryToken(), pacer.tryToken()]).to.deep.equal([true, true, false]);
+    expect([pacer.trySlot(), pacer.trySlot()]).to.deep.equal([true, false]);
+    const waiting = pacer.slot();
+    pacer.release();
+    // the freed slot belongs to the caller that waited for it
+    expect(pacer.trySlot()).to.equal(false);
+    await waiting;
+    expect(pacer.active).to.equal(1);
+  });
+
+  it("setRate paces by the new rate from the next token on (--rate auto)", async () => {
+    const clock = fakeClock();
+    const pacer = new Pacer({ rate: 1, burst: 1, jitter: 0, maxInFlight: 10 }, clock);
+    await pacer.token();
+    pacer.setRate(100);
+    const before = clock.t;
+    for (let i = 0; i < 10; i++) await pacer.token();
+    expect(clock.t - before).to.be.within(90, 110);
+    expect(pacer.rate).to.equal(100);
+  });
+
   it("rejects waiting callers when the job is cancelled", async () => {
     const pacer = new Pacer({ rate: 0.001, burst: 1, jitter: 0, maxInFlight: 1 });
     const controller = new AbortController();

@@ -35,4 +35,15 @@ describe("progress bar", () => {
     progress.stop();
     expect(terminal.text).to.include("1/1 | moved 0 kicked 1 failed 0 | remaining 0");
   });
+
+  it("shows the rate --rate auto paces by and why it last changed", () => {
+    const terminal = fakeTerminal();
+    const progress = createProgress(terminal);
+    progress.update({ event: "rate", rate: 20, reason: "starting at 20/s" });
+    progress.update({ event: "sent", jid: "a" });
+    progress.update({ event: "rate", rate: 10, reason: "login probe to b took 900 ms (best 3 ms)" });
+    progress.stop();
+    expect(terminal.text).to.include("auto 20/s: starting at 20/s");
+    expect(terminal.text).to.include("auto 10/s: login probe to b took 900 ms (best 3 ms)");
+  });
 });

@@ -4,7 +4,9 @@ import type { Element } from "@xmpp/xml";
 import { CommandError, FromDomainRefusedError, ProtocolError, StanzaError } from "../../lib/errors.ts";
 import type { JobEvent } from "../../lib/jobs/events.ts";
 import type { JobJournal, SessionSnapshot, SessionState } from "../../lib/jobs/journal-port.ts";
+import { startAutoPacing } from "../../lib/jobs/auto-pacing.ts";
 import { TransferJob, type TransferJobOptions } from "../../lib/jobs/runner.ts";
+import type { LoginProbeResult } from "../../lib/link/login-probe.ts";
 import { parseTargets } from "../../lib/jobs/targets.ts";
 import type { Attempt, Method } from "../../lib/methods/method.ts";
 import type { LiveSession } from "../../lib/xmpp/admin.ts";
@@ -338,6 +340,117 @@ describe("TransferJob state machine (fake node, fake time)", () => {
     const third = node.packets[2]?.at ?? Infinity;
     expect(third).to.be.below(10_000);
     expect(asked.length).to.be.at.least(6);
+  });
+
+  it("sessions that may go at once are sent side by side: the confirmation of one packet does not hold the next", async () => {
+    const clock = new FakeClock();
+    const jids = Array.from({ length: 50 }, (_, i) => `u${i}@localhost/1`);
+    const node = fakeNode(clock, Object.fromEntries(jids.map((j) => [j, "moves" as const])));
+    // every confirmed send (packet + ping back through the server) takes 5 ms of fake time
+    const sendChecked = node.link.sendChecked;
+    node.link.sendChecked = async (el: Element) => {
+      await sendChecked(el);
+      await clock.sleep(5);
+    };
+    const { run } = job(clock, node, { from: "domain" });
+    const summary = await run();
+    expect(summary).to.include({ moved: 50 });
+    expect(new Set(node.packets.map((p) => p.at))).to.deep.equal(new Set([0]));
+  });
+
+  it("journals the sessions of one batch as `applying` in one write, before any of them is sent", async () => {
+    const clock = new FakeClock();
+    const node = fakeNode(clock, { "a@localhost/1": "moves", "b@localhost/1": "moves", "c@localhost/1": "moves" });
+    const batches: Array<{ states: string[]; packetsBefore: number }> = [];
+    const journal: JobJournal = {
+      session: () => expect.fail("a journal with sessionBatch gets batches"),
+      sessionBatch: (_job, snapshots) => batches.push({ states: snapshots.map((s) => s.state), packetsBefore: node.packets.length }),
+      job: () => undefined,
+    };
+    await job(clock, node, { journal }).run();
+    const applying = batches.find((b) => b.states.includes("applying"));
+    expect(applying?.states.filter((s) => s === "applying")).to.have.length(3);
+    expect(applying?.packetsBefore).to.equal(0);
+    expect(batches.flatMap((b) => b.states).filter((s) => s === "moved")).to.have.length(3);
+  });
+
+  it("asks after a session that stays only a few times, then leaves it to the listing", async () => {
+    const clock = new FakeClock();
+    const node = fakeNode(clock, { "s@localhost/1": "ignores" });
+    let asked = 0;
+    const isGone = async () => {
+      asked++;
+      return false;
+    };
+    const { run } = job(clock, node, { graceMs: 20_000, isGone });
+    const summary = await run();
+    expect(summary).to.include({ kicked: 1 });
+    // the packet's 5 questions over ≈1.5 s, and the kick's: not one a second through the 20 s grace
+    expect(asked).to.be.at.most(10);
+  });
+
+  describe("--rate auto", () => {
+    /** Login probes on fake time: every target answers in `latency(now)` ms. */
+    const fakeProbes = (clock: FakeClock, latency: (now: number) => number) => (targets: Array<{ label: string }>, options: { intervalMs: number }, onResult: (label: string, result: LoginProbeResult) => void) => {
+      let stopped = false;
+      const loop = async () => {
+        while (!stopped) {
+          for (const t of targets) onResult(t.label, { ok: true, ms: latency(clock.now()), connectMs: 0, streamMs: 0 });
+          await clock.sleep(options.intervalMs);
+        }
+      };
+      void loop();
+      return { stop: () => (stopped = true) };
+    };
+
+    it("paces by the controller's rate, raises it while the target keeps up and cuts it when the login probe slows; says why", async () => {
+      const clock = new FakeClock();
+      const jids = Array.from({ length: 400 }, (_, i) => `u${i}@localhost/1`);
+      const node = fakeNode(clock, Object.fromEntries(jids.map((j) => [j, "moves" as const])));
+      // the target greets in 5 ms until t = 4 s, then takes 2 s (a node busy with logins)
+      const probes = fakeProbes(clock, (now) => (now < 4000 ? 5 : 2000));
+      let cutAt = Infinity;
+      const { run, events } = job(clock, node, {
+        onEvent: (e) => {
+          events.push(e);
+          if (e.event === "rate" && e.change === "cut") cutAt = Math.min(cutAt, clock.now());
+        },
+        pacing: { rate: 20, burst: 1, jitter: 0, maxInFlight: 1000 },
+        autoPacing: (hooks) => startAutoPacing({ targets: [{ label: "b", address: { host: "127.0.0.1", port: 5222 } }], domain: "localhost", controller: { startRate: 20, maxRate: 500 }, probeIntervalMs: 500, startProbes: probes, ...hooks }),
+      });
+      const summary = await run();
+      expect(summary).to.include({ moved: 400 });
+      const rates = of(events, "rate") as Array<Extract<JobEvent, { event: "rate" }>>;
+      expect(rates[0]).to.include({ change: "start", rate: 20, cause: "start" });
+      const raise = rates.find((e) => e.change === "raise");
+      const cut = rates.find((e) => e.change === "cut");
+      expect(raise).to.include({ cause: "targets-keep-up" });
+      expect(cut).to.include({ cause: "probe-latency" });
+      expect(cut?.reason).to.match(/login probe to b took 2000 ms \(best 5 ms\)/);
+      // paced: in the first second no more than the starting rate (plus the one-packet burst) went out
+      expect(node.packets.filter((p) => p.at < 1000).length).to.be.at.most(21);
+      // and after the cut, sending slowed down against the second before it
+      expect(cutAt).to.be.within(4000, 6000);
+      const before = node.packets.filter((p) => p.at >= cutAt - 1000 && p.at < cutAt).length;
+      const after = node.packets.filter((p) => p.at >= cutAt + 1000 && p.at < cutAt + 2000).length;
+      expect(after).to.be.below(before);
+    });
+
+    it("sends nothing before the probes' first round (the baseline)", async () => {
+      const clock = new FakeClock();
+      const node = fakeNode(clock, { "a@localhost/1": "moves" });
+      // the probe's first answer takes 3 s
+      const slowFirst = (targets: Array<{ label: string }>, _options: unknown, onResult: (label: string, result: LoginProbeResult) => void) => {
+        clock.at(3000, () => onResult(targets[0]?.label ?? "", { ok: true, ms: 3000, connectMs: 0, streamMs: 0 }));
+        return { stop: () => undefined };
+      };
+      const { run } = job(clock, node, {
+        autoPacing: (hooks) => startAutoPacing({ targets: [{ label: "b", address: { host: "127.0.0.1", port: 5222 } }], domain: "localhost", startProbes: slowFirst, ...hooks }),
+      });
+      const summary = await run();
+      expect(summary).to.include({ moved: 1 });
+      expect(node.packets[0]?.at).to.be.at.least(3000);
+    });
   });
 
   describe("journal", () => {

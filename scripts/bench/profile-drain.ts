@@ -1,0 +1,67 @@
+// One drain scenario, for profiling the engine: two lab nodes, N raw sessions on the first, one
+// `cxfr drain` (bin/cxfr: dist/ when current, else the sources through tsx) under `node --cpu-prof`, and a
+// timeline of its --json events. Not part of `npm run bench`.
+//   tsx scripts/bench/profile-drain.ts [--kind prosody|ejabberd] [--n 1000] [--behaviour move|plain] [--prof DIR] -- <drain flags…>
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { startServer, stopAllLabProcesses, type LabServer, type ServerKind } from "../../spec/support/lab/index.ts";
+import { percentile, round, startLoad, stormStats } from "./load.ts";
+import { measured } from "./measure.ts";
+import type { Behaviour } from "./raw-client.ts";
+
+const { values: args, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { kind: { type: "string" }, n: { type: "string" }, behaviour: { type: "string" }, prof: { type: "string" } },
+});
+const kind = (args.kind ?? "prosody") as ServerKind;
+const n = Number(args.n ?? 1000);
+const behaviour = (args.behaviour ?? "move") as Behaviour;
+const users = Array.from({ length: n }, (_, i) => ({ user: `b${i}`, password: `pw-b${i}` }));
+const endpoint = (s: LabServer) => ({ host: s.host, port: s.c2sPort, domain: s.domain });
+
+async function main(): Promise<void> {
+  const [a, b] = await Promise.all([startServer({ kind, name: "prof-a", users }), startServer({ kind, name: "prof-b", users })]);
+  try {
+    const load = await startLoad({ source: endpoint(a), target: endpoint(b), behaviour, users });
+    process.stderr.write(`${load.sessions.length} sessions on a in ${round(load.loginMs)} ms\n`);
+    const entry = [fileURLToPath(new URL("../../bin/cxfr", import.meta.url))];
+    const prof = args.prof ? ["--cpu-prof", "--cpu-prof-dir", args.prof] : [];
+    const env = { PATH: process.env.PATH, HOME: process.env.HOME, CXFR_SERVER: a.componentAddress, CXFR_COMPONENT: a.component, CXFR_COMPONENT_SECRET: a.secret, CXFR_DOMAIN: a.domain, CXFR_JOURNAL: `${a.dir}/prof.db` };
+    const counts = new Map<string, number>();
+    const sentAt = new Map<string, number>();
+    const settleMs: number[] = [];
+    let first = 0;
+    const r = await measured(process.execPath, [...prof, ...entry, "drain", "--to", b.c2sAddress, "--json", ...positionals], env, (line) => {
+      const event = /"event":"([^"]+)"/.exec(line)?.[1];
+      if (!event) return;
+      first ||= performance.now();
+      counts.set(event, (counts.get(event) ?? 0) + 1);
+      const jid = /"jid":"([^"]+)"/.exec(line)?.[1];
+      if (jid && (event === "sent" || event === "kick")) sentAt.set(jid, performance.now());
+      if (jid && (event === "moved" || event === "kicked")) settleMs.push(performance.now() - (sentAt.get(jid) ?? NaN));
+      if (event === "scan" || event === "summary" || event === "rate" || event === "job") process.stderr.write(`${round(performance.now() - first)} ms ${line.slice(0, 200)}\n`);
+    });
+    await load.settled(60_000);
+    const packets = load.sessions.map((s) => s.times.packetAt).filter((t): t is number => t !== undefined);
+    const left = load.sessions.map((s) => s.times.leftAt).filter((t): t is number => t !== undefined);
+    const span = (ts: number[]) => Math.max(...ts) - Math.min(...ts);
+    process.stderr.write(`exit ${r.code}, wall ${round(r.wallMs)} ms, RSS ${round(r.peakRssMb, 1)} MB, CPU ${round(r.cpuS, 2)} s\n`);
+    process.stderr.write(`packets ${packets.length}, ${round(((packets.length - 1) / span(packets)) * 1000)}/s; empty after ${round(Math.max(...left) - r.startedAt)} ms\n`);
+    process.stderr.write(`events ${JSON.stringify(Object.fromEntries(counts))}\n`);
+    const sends = [...sentAt.values()];
+    process.stderr.write(`cxfr side: sends over ${round(span(sends))} ms; method → settled p50 ${round(percentile(settleMs, 0.5))} ms, p95 ${round(percentile(settleMs, 0.95))} ms\n`);
+    const leftAfter = load.sessions.flatMap((s) => (s.times.leftAt !== undefined && s.times.packetAt !== undefined ? [s.times.leftAt - s.times.packetAt] : []));
+    if (leftAfter.length) process.stderr.write(`client side: packet → closed p50 ${round(percentile(leftAfter, 0.5))} ms, p95 ${round(percentile(leftAfter, 0.95))} ms\n`);
+    if (behaviour === "move") process.stderr.write(`storm ${JSON.stringify(stormStats(load.sessions))}\n`);
+    if (r.code !== 0 && r.code !== 1) process.stderr.write(r.stderr);
+    load.stop();
+  } finally {
+    await Promise.all([a.stop(), b.stop()]);
+  }
+}
+
+try {
+  await main();
+} finally {
+  await stopAllLabProcesses();
+}

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { setMaxListeners } from "node:events";
 import { CommandError, ConnectError, CxfrError, FromDomainRefusedError, InterruptedError, NotAuthorizedError, StanzaError, TimeoutError } from "../errors.ts";
 import { CxfrMethod, type PacketLink } from "../methods/cxfr.ts";
 import { KickMethod } from "../methods/kick.ts";
@@ -163,6 +164,8 @@ export class TransferJob {
 
   constructor(private readonly o: TransferJobOptions) {
     this.id = o.id ?? `j-${randomBytes(4).toString("hex")}`;
+    // every in-flight session waits on the job's signal (its grace, its departure checks): many listeners by design
+    setMaxListeners(0, o.signal);
     this.cancelled = new Promise<void>((resolve) => {
       if (o.signal.aborted) resolve();
       o.signal.addEventListener("abort", () => resolve(), { once: true });

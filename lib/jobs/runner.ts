@@ -86,6 +86,8 @@ export interface TransferJobOptions {
    * else kick) and the session counts as moved by reset.
    */
   seenElsewhere?: (session: SessionRef) => Promise<boolean>;
+  /** After the link came back (a server restart, say), how long a following job (drain) waits for clients to log in again before it may end. */
+  restartSettleMs?: number;
   /** Whether the server restarted since this wall-clock time (XEP-0012 uptime); undefined when unknown. */
   restartedSince?: (wallMs: number) => Promise<boolean | undefined>;
   /**
@@ -154,6 +156,8 @@ export class TransferJob {
   private scanEpoch = 0;
   private lastDropWall = 0;
   private checkedRestartEpoch = 0;
+  /** Monotonic ms of the first good listing after the link came back (-Infinity: it never dropped). */
+  private linkBackAt = -Infinity;
   private finished = false;
   /** A journal write failed: the job stops and writes nothing more (the summary still reports it). */
   private journalBroken = false;
@@ -611,7 +615,8 @@ export class TransferJob {
         const cancelledAndSettled = this.o.signal.aborted && (!inFlight || this.graceOver());
         // Idle must hold for two scans in a row, so a user who logs in again right after a kick is still seen.
         idleScans = idle ? idleScans + 1 : 0;
-        if (idleScans >= 2 || this.deadlinePassed || cancelledAndSettled) this.finished = true;
+        const settlingAfterRestart = this.o.follow && this.clock.now() - this.linkBackAt < (this.o.restartSettleMs ?? 10_000);
+        if ((idleScans >= 2 && !settlingAfterRestart) || this.deadlinePassed || cancelledAndSettled) this.finished = true;
       }
     } catch (err) {
       this.halt(err);
@@ -663,6 +668,9 @@ export class TransferJob {
   private async noteRestart(): Promise<void> {
     if (this.scanEpoch === this.checkedRestartEpoch || this.scanEpoch === 0) return;
     this.checkedRestartEpoch = this.scanEpoch;
+    // the link is back after a drop (maybe a restart): clients may be reconnecting, so a drain waits for them
+    // rather than calling an empty node done
+    this.linkBackAt = this.clock.now();
     const restarted = await this.o.restartedSince?.(this.lastDropWall).catch(() => undefined);
     if (restarted !== true) return;
     for (const record of this.records) {

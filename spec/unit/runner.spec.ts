@@ -310,6 +310,24 @@ describe("TransferJob state machine (fake node, fake time)", () => {
     expect(summary).to.include({ targeted: 2, skipped: 1, kicked: 1 });
   });
 
+  it("after the link comes back, a drain waits for clients that log in again late instead of calling the node empty", async () => {
+    const clock = new FakeClock();
+    const node = fakeNode(clock, { "r@localhost/1": "moves", "s@localhost/1": "moves" });
+    // the server restarts before the second packet: both sessions end; the clients need 6 s to come back
+    clock.at(10, () => {
+      node.online.clear();
+      node.link.emit("offline");
+    });
+    clock.at(6000, () => {
+      node.login("r@localhost/1", "moves");
+      node.login("s@localhost/1", "moves");
+    });
+    const { run } = job(clock, node, { pacing: { rate: 1, burst: 1, jitter: 0, maxInFlight: 100 }, restartedSince: async () => true });
+    const summary = await run();
+    expect(node.online.size).to.equal(0);
+    expect(summary.moved).to.equal(2);
+  });
+
   it("a cancel stops new packets; in-flight sessions get the rest of their grace and no kick", async () => {
     const clock = new FakeClock();
     const node = fakeNode(clock, { "a@localhost/1": "ignores", "b@localhost/1": "ignores" });

@@ -144,7 +144,8 @@ async function methodChain(job: PreparedJob, session: NodeSession): Promise<{ na
   const close = async () => {
     await control?.stop();
   };
-  if (job.settings.methodsChosen || !control) return { names: job.settings.methods, modules, close };
+  // `transfer` sends the packet it is named for; the other kinds widen to what the node allows
+  if (job.settings.methodsChosen || !control || job.spec.kind === "transfer") return { names: job.settings.methods, modules, close };
   const usable = availableMethods(await probeChannels(job.node, kind), { isAdmin: true });
   const names = job.settings.methods.flatMap((m): MethodName[] => (m === "cxfr" ? ["cxfr", ...usable.filter((u) => u !== "cxfr" && u !== "kick")] : [m]));
   return { names, modules, close };

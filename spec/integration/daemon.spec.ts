@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { expect } from "chai";
 import { freePort, startServer, type LabServer } from "../support/lab/index.ts";
 import { fleetUsers, startFleet, stopFleet, type FleetMember } from "../support/fleet.ts";
-import { nodeEnv, runCli, startCli } from "../support/cli.ts";
+import { killAtFirstPacket, nodeEnv, runCli, startCli } from "../support/cli.ts";
 import { startDaemon, stopAllDaemons, type DaemonProcess } from "../support/daemon.ts";
 
 const COUNTS = ["targeted", "moved", "kicked", "failed", "skipped", "remaining"] as const;
@@ -284,15 +284,7 @@ describe("cxfr serve: the daemon and its HTTP API against real Prosody", functio
   it("a holder killed with kill -9 does not block the node: the next run goes ahead, the dead job shows interrupted", async () => {
     fleet = await startFleet({ on: a, reconnectTo: [b], handlers: 0, plain: 2, firstUser: takeUsers(2) });
     const env = journalEnv("killed.db");
-    const first = startCli(["drain", "--to", b.c2sAddress, "--grace", "60s", "--json"], env);
-    let firstJob = "";
-    first.onLine((line) => {
-      if (!firstJob && line.includes('"event":"sent"')) {
-        firstJob = String((JSON.parse(line) as { job: string }).job);
-        process.kill(first.pid, "SIGKILL");
-      }
-    });
-    await first.done;
+    const firstJob = await killAtFirstPacket(["drain", "--to", b.c2sAddress, "--grace", "60s", "--json"], env);
     expect(firstJob).to.match(/^j-/);
     const second = await runCli(["drain", "--to", b.c2sAddress, "--grace", "1s", "--json"], env);
     expect(second.code, second.stderr).to.equal(0);
@@ -327,15 +319,7 @@ describe("cxfr serve: the daemon and its HTTP API against real Prosody", functio
   it("cancel releases the hold of a job whose process died", async () => {
     fleet = await startFleet({ on: a, reconnectTo: [b], handlers: 0, plain: 1, firstUser: takeUsers(1) });
     const env = journalEnv("cancel.db");
-    const first = startCli(["drain", "--to", b.c2sAddress, "--grace", "60s", "--json"], env);
-    let id = "";
-    first.onLine((line) => {
-      if (!id && line.includes('"event":"sent"')) {
-        id = String((JSON.parse(line) as { job: string }).job);
-        process.kill(first.pid, "SIGKILL");
-      }
-    });
-    await first.done;
+    const id = await killAtFirstPacket(["drain", "--to", b.c2sAddress, "--grace", "60s", "--json"], env);
     const cancelled = await runCli(["cancel", id], env);
     expect(cancelled.stdout.trim()).to.equal(`job ${id}: cancelled`);
     const shown = await runCli(["jobs", id], env);

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
 import { homeOf } from "../../lib/jobs/home.ts";
-import { runCli, startCli } from "../support/cli.ts";
+import { killAtFirstPacket, runCli, startCli } from "../support/cli.ts";
 import { fleetConfig } from "../support/cluster-config.ts";
 import { startDaemon, stopAllDaemons } from "../support/daemon.ts";
 import { fleetUsers, startFleet, stopFleet, type FleetMember } from "../support/fleet.ts";
@@ -116,15 +116,7 @@ describe("redirect and rebalance as journaled jobs (three Prosody nodes)", funct
     const planned = fleet.filter((m) => nodeAt(m) !== "c");
     expect(planned.length, "sessions to move").to.be.at.least(2);
     const packetsBefore = new Map(fleet.map((m) => [m.jid, m.packets]));
-    const first = startCli(["--config", config, "--json", "rebalance", "--to", "c", "--fraction", "1", "--rate", "1", "--burst", "1", "--grace", "10s"], env);
-    let id = "";
-    first.onLine((line) => {
-      if (!id && line.includes('"event":"sent"')) {
-        id = String((JSON.parse(line) as { job: string }).job);
-        process.kill(first.pid, "SIGKILL");
-      }
-    });
-    await first.done;
+    const id = await killAtFirstPacket(["--config", config, "--json", "rebalance", "--to", "c", "--fraction", "1", "--rate", "1", "--burst", "1", "--grace", "10s"], env);
     expect(id).to.match(/^j-/);
     const resumed = await cxfr(["--json", "jobs", "resume", id]);
     expect(resumed.code, resumed.stderr).to.equal(0);

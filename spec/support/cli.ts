@@ -66,3 +66,17 @@ function jsonLines(text: string): Array<Record<string, unknown>> {
   }
   return events;
 }
+
+/** Starts cxfr and kills it with SIGKILL at its first `sent` event (a crash mid-job); resolves with that job's id. */
+export async function killAtFirstPacket(args: string[], env?: NodeJS.ProcessEnv): Promise<string> {
+  const run = startCli(args, env);
+  let job = "";
+  run.onLine((line) => {
+    if (!job && line.includes('"event":"sent"')) {
+      job = String((JSON.parse(line) as { job: string }).job);
+      process.kill(run.pid, "SIGKILL");
+    }
+  });
+  await run.done;
+  return job;
+}

@@ -121,11 +121,14 @@ describe("cxfr drain with a method chain on two real Prosody nodes (node A's adm
     expect(chain).to.deep.equal(["cxfr", "see-other-host", "reset", "close", "kick"]);
     const { clients, backOnline } = await clientsOnA(users.slice(3));
     try {
-      const r = await runCli(["--config", config, "drain", "--to", b.c2sAddress, "--grace", `${GRACE_MS / 1000}s`, "--from", "component", "--json"], env);
+      // a short grace: xmpp.js now and then drops a redirect whose socket closes first (README, Methods) and logs in to A
+      // again; that new session goes down the chain once more instead of waiting out a long grace per method
+      const r = await runCli(["--config", config, "drain", "--to", b.c2sAddress, "--grace", "5s", "--deadline", "60s", "--from", "component", "--json"], env);
       expect(r.code, r.stderr).to.equal(0);
       expect(r.events.find((e) => e.event === "started")?.methods).to.deep.equal(chain);
-      expect(summaryOf(r)).to.include({ targeted: 1, moved: 1 });
-      expect(summaryOf(r).by_method).to.deep.equal({ "see-other-host": 1 });
+      const summary = summaryOf(r) as { targeted: number; moved: number; by_method?: Record<string, number> };
+      expect(summary.moved, JSON.stringify(summary)).to.equal(summary.targeted);
+      expect(summary.by_method?.["see-other-host"], JSON.stringify(summary)).to.be.at.least(1);
       await Promise.all(backOnline);
       expect(remotePort(clients[0] as LabClient)).to.equal(b.c2sPort);
       expect(await listedOnA()).to.deep.equal([]);

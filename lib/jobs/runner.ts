@@ -5,6 +5,7 @@ import { CxfrMethod, type PacketLink } from "../methods/cxfr.ts";
 import { KickMethod } from "../methods/kick.ts";
 import type { Method, MethodName, Reply, SessionRef } from "../methods/method.ts";
 import type { LiveSession } from "../xmpp/admin.ts";
+import { canonicalJid } from "../xmpp/jid.ts";
 import { formatHostPort, type HostPort } from "../xmpp/address.ts";
 import { nap, realClock, type Clock } from "./clock.ts";
 import type { AutoPacing } from "./auto-pacing.ts";
@@ -22,7 +23,6 @@ export type { JobEvent } from "./events.ts";
 export interface JobLink extends PacketLink {
   waitOnline(timeoutMs: number): Promise<void>;
   on(event: "offline", listener: () => void): unknown;
-  on(event: "stream-error", listener: (condition: string) => void): unknown;
 }
 
 /** The server operations a job uses. */
@@ -115,9 +115,9 @@ interface Listing {
   sessions: Map<string, LiveSession>;
 }
 
-/** The key sessions are matched on: localpart and domain case-folded, resource as is (RFC 7622). */
+/** The key sessions are matched on: the canonical full JID (RFC 7622: localpart and domain folded, resource as is). */
 export function sessionKey(session: { bare: string; resource: string }): string {
-  return `${session.bare.toLowerCase()}/${session.resource}`;
+  return canonicalJid(`${session.bare}/${session.resource}`);
 }
 
 /**

@@ -1,5 +1,8 @@
-import cliProgress from "cli-progress";
+import { createRequire } from "node:module";
 import type { JobEventName } from "../jobs/events.ts";
+
+// loaded when a bar is drawn: scripts, --json and `cxfr sessions` never pay for it at start-up
+const loadCliProgress = (): typeof import("cli-progress") => createRequire(import.meta.url)("cli-progress") as typeof import("cli-progress");
 
 /** What the bar reads of an event. */
 export interface ProgressEvent {
@@ -19,6 +22,7 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr): { u
   // every session is sent a packet, kicked straight away (--method kick) or skipped before its turn
   const targets = new Set<unknown>();
   const started = Date.now();
+  const cliProgress = loadCliProgress();
   const bar = new cliProgress.SingleBar(
     {
       stream,

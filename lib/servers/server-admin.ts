@@ -1,12 +1,13 @@
 import xml from "@xmpp/xml";
 import type { Element } from "@xmpp/xml";
-import { AdminField, AdminNode, NS_DISCO_ITEMS, ONLINE_USERS_DISCO_NODE, parseDiscoOnlineUsers, parseProsodyOnlineUsers, parseUserStats, requiredFieldValues, type LiveSession, type UserStats } from "../xmpp/admin.ts";
+import { AdminField, AdminNode, NS_DISCO_ITEMS, ONLINE_USERS_DISCO_NODE, parseDiscoOnlineUsers, parseUserStats, requiredFieldValues, type LiveSession, type UserStats } from "../xmpp/admin.ts";
 import { runCommand, NS_COMMANDS, type IqRequester } from "../xmpp/commands.ts";
 import { ProtocolError, StanzaError } from "../errors.ts";
 import { canonicalJid } from "../xmpp/jid.ts";
 import { DEFAULT_MAX_LISTING } from "../config.ts";
 import { dialects, type Dialect, type ServerKind } from "./dialects.ts";
 import { forEachPipelined, ownSession, SessionConfirmer, STATS_PIPELINE, stripPort } from "./session-confirmer.ts";
+import { detailBlocks, judgeListing } from "./prosody-listing.ts";
 
 const NS_VERSION = "jabber:iq:version";
 
@@ -73,7 +74,7 @@ export class ServerAdmin {
   }
 
   private async userStats(bare: string): Promise<UserStats> {
-    const stats = await runCommand(this.request, { to: this.domain, node: AdminNode.userStats, fields: { [AdminField.accountJid]: bare }, singleStage: this.dialect.kind === "prosody" });
+    const stats = await runCommand(this.request, { to: this.domain, node: AdminNode.userStats, fields: { [AdminField.accountJid]: bare }, singleStage: this.singleStage });
     return parseUserStats(stats.form);
   }
 
@@ -114,12 +115,29 @@ export class ServerAdmin {
     return itemsOf(result).map((item) => String(item.attrs.node));
   }
 
-  /** Prosody: the details lines carry user text, so they are claims that user-stats confirms (issue 6 defect 1). */
+  /**
+   * Prosody: the details lines carry user text, so only unambiguous lines of accounts the plain listing confirms
+   * are read as they stand; every other account is confirmed with user-stats (issue 6 defect 1, prosody-listing.ts).
+   */
   private async listByDetails(): Promise<LiveSession[]> {
-    const response = await runCommand(this.request, { to: this.domain, node: AdminNode.onlineUsersList, fields: { [AdminField.maxItems]: "all", [AdminField.details]: true } });
-    const claims = parseProsodyOnlineUsers(response.form);
-    this.checkSize(claims.length);
-    return this.confirmer.confirm(claims);
+    const [online, detailed] = await Promise.all([
+      this.onlineAccounts(),
+      runCommand(this.request, { to: this.domain, node: AdminNode.onlineUsersList, fields: { [AdminField.maxItems]: "all", [AdminField.details]: true }, singleStage: this.singleStage }),
+    ]);
+    const blocks = detailBlocks(requiredFieldValues(detailed.form, AdminField.onlineUserJids, "get-online-users-list"));
+    this.checkSize(blocks.reduce((n, b) => n + b.details.length, 0));
+    const verdict = judgeListing(blocks, online, canonicalJid(this.domain));
+    const confirmed = await this.confirmer.confirmAccounts(verdict.toConfirm);
+    return unique([...verdict.trusted, ...confirmed]);
+  }
+
+  /** The plain listing (details=0): account names only, no user text; canonical bare JIDs of our domain. */
+  private async onlineAccounts(): Promise<Set<string>> {
+    const list = await runCommand(this.request, { to: this.domain, node: AdminNode.onlineUsersList, fields: { [AdminField.maxItems]: "all" }, singleStage: this.singleStage });
+    const bares = requiredFieldValues(list.form, AdminField.onlineUserJids, "get-online-users-list");
+    this.checkSize(bares.length);
+    const domain = canonicalJid(this.domain);
+    return new Set(bares.flatMap((bare) => ownSession({ jid: `${bare}/-`, bare, resource: "-" }, domain)?.bare ?? []));
   }
 
   /** ejabberd: full JIDs in attributes, no user text to forge structure with; still only our domain's. */
@@ -134,11 +152,8 @@ export class ServerAdmin {
 
   /** Generic: the bare list, then user-stats per account (pipelined); the sessions are what user-stats reports. */
   private async listByStats(): Promise<LiveSession[]> {
-    const list = await runCommand(this.request, { to: this.domain, node: AdminNode.onlineUsersList, fields: { [AdminField.maxItems]: "all" } });
-    const bares = requiredFieldValues(list.form, AdminField.onlineUserJids, "get-online-users-list");
-    this.checkSize(bares.length);
+    const accounts = [...(await this.onlineAccounts())];
     const domain = canonicalJid(this.domain);
-    const accounts = [...new Set(bares.flatMap((bare) => ownSession({ jid: `${bare}/-`, bare, resource: "-" }, domain)?.bare ?? []))];
     const byAccount = new Map<string, LiveSession[]>();
     await forEachPipelined(accounts, STATS_PIPELINE, async (bare) => {
       const stats = await this.userStats(bare);
@@ -152,6 +167,11 @@ export class ServerAdmin {
       );
     });
     return unique(accounts.flatMap((bare) => byAccount.get(bare) ?? []));
+  }
+
+  /** Prosody runs a command whose first request already carries the filled form (one round trip, not two). */
+  private get singleStage(): boolean {
+    return this.dialect.kind === "prosody";
   }
 
   private checkSize(entries: number): void {

@@ -30,7 +30,11 @@ export class SessionConfirmer {
   }
 
   async confirm(claims: LiveSession[]): Promise<LiveSession[]> {
-    const accounts = this.claimsByAccount(claims);
+    return this.confirmAccounts(this.claimsByAccount(claims));
+  }
+
+  /** Confirms these accounts (canonical bare JIDs of our domain, each with the lines claimed for it, maybe none). */
+  async confirmAccounts(accounts: ReadonlyMap<string, LiveSession[]>): Promise<LiveSession[]> {
     const next = new Map<string, Confirmed>();
     const unconfirmed: Array<[string, LiveSession[], string]> = [];
     for (const [bare, claimed] of accounts) {

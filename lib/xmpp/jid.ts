@@ -17,6 +17,8 @@ const LOCALPART_FORBIDDEN = /[\p{Cc}\p{Cf}\p{Z}\s"&'/:<>@]/u;
 const RESOURCE_FORBIDDEN = /[\p{Cc}\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/u;
 
 const INVISIBLE_G = /[\p{Cc}\p{Cf}]/gu;
+/** Printable ASCII is already in NFC (other text is normalised). */
+const ASCII = /^[ -~]*$/;
 
 /** JSON-quoted text for an error message, with format characters (bidi controls) written as U+XXXX. */
 export function quoteVisibly(text: string): string {
@@ -32,8 +34,22 @@ function partTooLong(part: string): boolean {
   return Buffer.byteLength(part, "utf8") > MAX_PART_BYTES;
 }
 
+/** Domains already found valid: a listing names the same one for every session. */
+const validDomains = new Set<string>();
+const VALID_DOMAINS_KEPT = 64;
+
 /** Why `domain` is not a valid domainpart (hostname, IPv4, or bracketed IPv6), or undefined when it is one. */
 export function domainProblem(domain: string): string | undefined {
+  if (validDomains.has(domain)) return undefined;
+  const problem = checkDomain(domain);
+  if (problem === undefined) {
+    if (validDomains.size >= VALID_DOMAINS_KEPT) validDomains.clear();
+    validDomains.add(domain);
+  }
+  return problem;
+}
+
+function checkDomain(domain: string): string | undefined {
   if (domain === "") return "has an empty domain";
   if (partTooLong(domain)) return `has a domain longer than ${MAX_PART_BYTES} bytes`;
   if (domain.startsWith("[")) {
@@ -110,7 +126,7 @@ export function formatJid(j: Jid): string {
  */
 export function canonicalJid(j: Jid | string): string {
   const jid = typeof j === "string" ? splitJid(j) : j;
-  const fold = (part: string) => part.normalize("NFC").toLowerCase();
+  const fold = (part: string) => (ASCII.test(part) ? part : part.normalize("NFC")).toLowerCase();
   const domain = fold(jid.domain).replace(/\.$/, "");
   return formatJid({ ...(jid.local !== undefined && { local: fold(jid.local) }), domain, ...(jid.resource !== undefined && { resource: jid.resource }) });
 }

@@ -135,3 +135,48 @@ describe("ServerAdmin listings (issue 6 defects 2 and 11)", () => {
     expect((await admin.listSessions()).map((s) => s.jid)).to.deep.equal(["alice@example.com/r"]);
   });
 });
+
+describe("ServerAdmin reading Prosody's listing (issue 10: no user-stats for plain lines)", () => {
+  const NS_COMMANDS = "http://jabber.org/protocol/commands";
+  const form = (values: string[]) =>
+    xml("x", { xmlns: "jabber:x:data", type: "result" }, xml("field", { var: "onlineuserjids", type: "text-multi" }, ...values.map((v) => xml("value", {}, v))));
+  const reply = (node: string, values: string[]) => xml("iq", { type: "result" }, xml("command", { xmlns: NS_COMMANDS, status: "completed", node }, form(values)));
+
+  function fakeProsody(details: string[], stats: Record<string, string[]>) {
+    const asked: string[] = [];
+    const request = async (iq: Element) => {
+      const command = iq.getChild("command", NS_COMMANDS);
+      const node = String(command?.attrs.node);
+      const fields = command?.getChild("x", "jabber:x:data")?.getChildren("field") ?? [];
+      const value = (name: string) => fields.find((f) => f.attrs.var === name)?.getChildText("value");
+      if (node.endsWith("#user-stats")) {
+        const bare = value("accountjid") ?? "";
+        asked.push(bare);
+        const resources = stats[bare] ?? [];
+        return xml("iq", { type: "result" }, xml("command", { xmlns: NS_COMMANDS, status: "completed", node }, xml("x", { xmlns: "jabber:x:data", type: "result" }, xml("field", { var: "onlineresources" }, ...resources.map((r) => xml("value", {}, r))), xml("field", { var: "ipaddresses" }, ...resources.map(() => xml("value", {}, "192.0.2.9"))))));
+      }
+      const detailed = value("details") === "1" || value("details") === "true";
+      return reply(node, detailed ? details : details.filter((l) => !l.startsWith(" - ")));
+    };
+    return { admin: new ServerAdmin(request, "example.com", dialects.prosody), asked };
+  }
+
+  it("asks user-stats about no one when every account has one plain line", async () => {
+    const { admin, asked } = fakeProsody(["alice@example.com", " - r1: away(0), IP: [192.0.2.1]", "bob@example.com", " - b: available(0), IP: [192.0.2.2]"], {});
+    expect((await admin.listSessions()).map((s) => [s.jid, s.ip]).sort()).to.deep.equal([
+      ["alice@example.com/r1", "192.0.2.1"],
+      ["bob@example.com/b", "192.0.2.2"],
+    ]);
+    expect(asked).to.deep.equal([]);
+  });
+
+  it("confirms only the forger's account and the forged one, and lists what user-stats says", async () => {
+    const forged = ` - phone: ${FORGED_SHOW}(0), IP: [192.0.2.7]`;
+    const { admin, asked } = fakeProsody(["alice@example.com", " - r1: away(0), IP: [192.0.2.1]", "mallory@example.com", forged], { "mallory@example.com": ["phone"] });
+    expect((await admin.listSessions()).map((s) => [s.jid, s.ip]).sort()).to.deep.equal([
+      ["alice@example.com/r1", "192.0.2.1"],
+      ["mallory@example.com/phone", "192.0.2.9"],
+    ]);
+    expect(asked.sort()).to.deep.equal(["mallory@example.com", "victim@example.com"]);
+  });
+});

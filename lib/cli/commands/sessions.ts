@@ -53,7 +53,9 @@ async function sessionsViaApi(api: ApiEndpoint, node: string | undefined, filter
 }
 
 function printSessions(ctx: CommandContext, rows: Array<{ node: string; session: LiveSession }>, nodeNames: string[] | undefined): number {
-  rows.sort((a, b) => a.node.localeCompare(b.node) || a.session.jid.localeCompare(b.session.jid));
+  // code-unit order: stable across locales, and localeCompare costs more than the listing at 10,000 sessions
+  const order = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
+  rows.sort((a, b) => order(a.node, b.node) || order(a.session.jid, b.session.jid));
   const names = nodeNames ?? [...new Set(rows.map((r) => r.node))];
   if (ctx.out.machine) {
     for (const { node, session: s } of rows) ctx.out.event({ node, jid: s.jid, ip: s.ip ?? null, show: s.show ?? null, priority: s.priority ?? null });

@@ -1,5 +1,5 @@
 import { readFileSync, statSync } from "node:fs";
-import { parse as parseYaml } from "yaml";
+import { parseYaml } from "./yaml.ts";
 import { InputError } from "./errors.ts";
 import { Secret } from "./secret.ts";
 import { parseHostPort, type HostPort } from "./xmpp/address.ts";

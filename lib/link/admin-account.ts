@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { isIP } from "node:net";
-import { client, type Client } from "@xmpp/client";
+import type { Client } from "@xmpp/client";
 import xml, { type Element } from "@xmpp/xml";
 import { ConnectError, CxfrError, LinkFailedError } from "../errors.ts";
 import { formatHostPort, type HostPort } from "../xmpp/address.ts";
@@ -79,6 +79,8 @@ export class AdminAccount extends ConnectionLifecycle {
     this.status("connecting");
     const { local, domain } = parseJid(this.options.jid, "admin account");
     const service = `xmpp://${this.server}`;
+    // loaded here, not at start-up: most nodes have no admin account, and @xmpp/client pulls in its whole stack
+    const { client } = await import("@xmpp/client");
     const xmpp = client({
       service,
       domain,

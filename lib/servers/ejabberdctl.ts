@@ -3,11 +3,12 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import xml from "@xmpp/xml";
-import { parse as parseYaml } from "yaml";
 import { ConnectError, InputError } from "../errors.ts";
 import { formatHostPort, isIPv4, isIPv6, type HostPort } from "../xmpp/address.ts";
 import { parseFullJid } from "../xmpp/jid.ts";
+import { parseYaml } from "../yaml.ts";
 import { runExecFile, type ExecFileRunner, type ExecResult } from "./exec.ts";
+
 
 export interface EjabberdctlConfig {
   path: string;

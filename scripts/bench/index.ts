@@ -120,7 +120,11 @@ interface DrainResult {
   wallMs: number;
   /** first to last packet received by the clients */
   packetsPerSecond?: number;
-  /** first to last method cxfr saw the server take (its `sent`/`kick` events: a packet's confirming ping came back) */
+  /**
+   * cxfr's dispatch as the server took it: sessions over the time from the first listing (the job's `scan` event,
+   * after which the packets go) to the last `sent`/`kick` event (the server answered the ping that follows a packet).
+   * The counterpart of the link limit, which also runs from the first write to the last answer.
+   */
   cxfrSentPerSecond?: number;
   /** from cxfr's spawn to the last session gone from the source node */
   emptyAfterMs: number;
@@ -141,12 +145,14 @@ async function drain(a: LabServer, b: LabServer, load: Load, extra: string[]): P
   const left = load.sessions.map((s) => s.times.leftAt).filter((t): t is number => t !== undefined);
   if (left.length < n) log(`warning: only ${left.length} of ${n} sessions left ${a.name}`);
   const span = (ts: number[]) => Math.max(...ts) - Math.min(...ts);
-  const sentTs = r.stdout.split("\n").flatMap((line) => (/"event":"(sent|kick)"/.test(line) ? [Date.parse(/"ts":"([^"]+)"/.exec(line)?.[1] ?? "")] : [])).filter((t) => Number.isFinite(t));
+  const eventTimes = (pattern: RegExp) => r.stdout.split("\n").flatMap((line) => (pattern.test(line) ? [Date.parse(/"ts":"([^"]+)"/.exec(line)?.[1] ?? "")] : [])).filter((t) => Number.isFinite(t));
+  const sentTs = eventTimes(/"event":"(sent|kick)"/);
+  const listedAt = eventTimes(/"event":"scan"/)[0];
   return {
     exitCode: r.code,
     wallMs: round(r.wallMs),
     ...(packets.length > 1 ? { packetsPerSecond: round(((packets.length - 1) / span(packets)) * 1000) } : {}),
-    ...(sentTs.length > 1 ? { cxfrSentPerSecond: round(((sentTs.length - 1) / Math.max(1, span(sentTs))) * 1000) } : {}),
+    ...(sentTs.length > 0 && listedAt !== undefined ? { cxfrSentPerSecond: round((sentTs.length / Math.max(1, Math.max(...sentTs) - listedAt)) * 1000) } : {}),
     emptyAfterMs: round(Math.max(...left) - r.startedAt),
     departureSpanMs: round(span(left)),
     peakRssMb: round(r.peakRssMb, 1),
@@ -210,8 +216,8 @@ async function dispatch(kind: ServerKind, n: number, baselineSample: number): Pr
       sessions,
       drain_unlimited: {
         ...unlimited,
-        ratio_to_link: unlimited.packetsPerSecond ? round(unlimited.packetsPerSecond / limit, 3) : null,
-        sent_ratio_to_link: unlimited.cxfrSentPerSecond ? round(unlimited.cxfrSentPerSecond / limit, 3) : null,
+        at_clients_ratio_to_link: unlimited.packetsPerSecond ? round(unlimited.packetsPerSecond / limit, 3) : null,
+        dispatch_ratio_to_link: unlimited.cxfrSentPerSecond ? round(unlimited.cxfrSentPerSecond / limit, 3) : null,
         ratio_to_raw_component: unlimited.packetsPerSecond && raw.packetsPerSecond ? round(unlimited.packetsPerSecond / raw.packetsPerSecond, 3) : null,
       },
       raw_component_dispatch: raw,
@@ -294,9 +300,8 @@ function summaryRows(results: { startup: { wallMs: number; peakRssMb: number }; 
   for (const d of results.dispatch) {
     const tag = `${d.kind} N=${d.n}`;
     rows.push([`${tag}: cxfr sessions`, `${(d.sessions.wallMs / 1000).toFixed(2)} s (${d.sessions.listed} listed)`, "", "", d.n <= 1000 ? "≤ 0.3 s" : "≤ 2 s at 10,000"]);
-    rows.push([`${tag}: drain --rate unlimited`, `${d.drain_unlimited.packetsPerSecond ?? "?"} packets/s at the clients`, `link ${d.link_limit.per_second} IQ/s`, String(d.drain_unlimited.ratio_to_link ?? "?"), "≥ 0.8 (goal 0.9)"]);
-    rows.push([`${tag}: … as the server took them`, `${d.drain_unlimited.cxfrSentPerSecond ?? "?"} packets/s (cxfr's sent events)`, `link ${d.link_limit.per_second} IQ/s`, String(d.drain_unlimited.sent_ratio_to_link ?? "?"), ""]);
-    rows.push([`${tag}: … against a raw component`, `${d.drain_unlimited.packetsPerSecond ?? "?"} packets/s at the clients`, `raw component, same clients: ${d.raw_component_dispatch.packetsPerSecond ?? "?"}/s`, String(d.drain_unlimited.ratio_to_raw_component ?? "?"), ""]);
+    rows.push([`${tag}: drain --rate unlimited, dispatch`, `${d.drain_unlimited.cxfrSentPerSecond ?? "?"} packets/s (listing → last packet the server took)`, `link ${d.link_limit.per_second} IQ/s`, String(d.drain_unlimited.dispatch_ratio_to_link ?? "?"), "≥ 0.8 (goal 0.9)"]);
+    rows.push([`${tag}: … at the clients`, `${d.drain_unlimited.packetsPerSecond ?? "?"} packets/s`, `raw component, same clients: ${d.raw_component_dispatch.packetsPerSecond ?? "?"}/s`, String(d.drain_unlimited.ratio_to_raw_component ?? "?"), ""]);
     rows.push([`${tag}: node empty after`, `${(d.drain_unlimited.emptyAfterMs / 1000).toFixed(2)} s`, "", "", "≤ 1.5 s at 1,000"]);
     rows.push([`${tag}: cxfr peak RSS, CPU`, `${d.drain_unlimited.peakRssMb} MB, ${d.drain_unlimited.cpuSPer1000} CPU s/1,000`, "", "", "≤ 150 MB at 10,000"]);
     rows.push([`${tag}: kick-only drain`, `${d.drain_kick.sessions_per_second} sessions/s`, `${d.baseline_loop.tool}: ${round(d.baseline_loop.perSecond, 1)}/s`, `${d.kick_speedup_vs_loop}×`, d.kind === "prosody" ? "≥ 20×" : "≥ 100×"]);

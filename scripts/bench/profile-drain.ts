@@ -26,15 +26,19 @@ async function main(): Promise<void> {
     process.stderr.write(`${load.sessions.length} sessions on a in ${round(load.loginMs)} ms\n`);
     const entry = [fileURLToPath(new URL("../../bin/cxfr", import.meta.url))];
     const prof = args.prof ? ["--cpu-prof", "--cpu-prof-dir", args.prof] : [];
-    const env = { PATH: process.env.PATH, HOME: process.env.HOME, CXFR_SERVER: a.componentAddress, CXFR_COMPONENT: a.component, CXFR_COMPONENT_SECRET: a.secret, CXFR_DOMAIN: a.domain, CXFR_JOURNAL: `${a.dir}/prof.db` };
+    const env = { PATH: process.env.PATH, HOME: process.env.HOME, CXFR_SERVER: a.componentAddress, CXFR_COMPONENT: a.component, CXFR_COMPONENT_SECRET: a.secret, CXFR_DOMAIN: a.domain, CXFR_JOURNAL: `${a.dir}/prof.db`, ...(process.env.XX_NO_ISGONE ? { XX_NO_ISGONE: "1" } : {}) };
     const counts = new Map<string, number>();
     const sentAt = new Map<string, number>();
     const settleMs: number[] = [];
     let first = 0;
+    const spawnedAt = performance.now();
     const r = await measured(process.execPath, [...prof, ...entry, "drain", "--to", b.c2sAddress, "--json", ...positionals], env, (line) => {
       const event = /"event":"([^"]+)"/.exec(line)?.[1];
       if (!event) return;
-      first ||= performance.now();
+      if (!first) {
+        first = performance.now();
+        process.stderr.write(`first event ${round(first - spawnedAt)} ms after spawn\n`);
+      }
       counts.set(event, (counts.get(event) ?? 0) + 1);
       const jid = /"jid":"([^"]+)"/.exec(line)?.[1];
       if (jid && (event === "sent" || event === "kick")) sentAt.set(jid, performance.now());

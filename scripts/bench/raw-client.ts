@@ -134,6 +134,30 @@ class Connection {
     });
   }
 
+  /**
+   * Starts SCRAM and stops at the server's challenge: the client now knows this server's salt and has derived
+   * its SaltedPassword (scram.ts keeps it), as a client that logged in there before would have.
+   */
+  learnSalt(ep: Endpoint, user: string, password: string, timeoutMs: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => done(new Error(`SCRAM challenge timed out after ${timeoutMs} ms`)), timeoutMs);
+      const done = (err?: Error) => {
+        clearTimeout(timer);
+        this.socket.destroy();
+        if (err) reject(err);
+        else resolve();
+      };
+      this.onClose(() => done(new Error("closed before the SCRAM challenge")));
+      const scram = scramSha1(user, password);
+      this.socket.once("connect", () => this.socket.write(streamHeader(ep.domain)));
+      this.onStanza = (el) => {
+        if (el.is("features", NS_STREAM)) this.socket.write(xml("auth", { xmlns: NS_SASL, mechanism: "SCRAM-SHA-1" }, scram.first).toString());
+        else if (el.is("challenge", NS_SASL)) scram.final(el.text()).then(() => done(), done);
+        else if (el.is("failure", NS_SASL) || el.is("error", NS_STREAM)) done(new Error(`no SCRAM challenge: ${el.toString()}`));
+      };
+    });
+  }
+
   /** Stanzas after login. */
   listen(handler: (el: Element) => void): void {
     this.onStanza = handler;
@@ -184,6 +208,11 @@ export class RawSession {
     this.state = "source";
     conn.listen((el) => this.onSourceStanza(conn, el));
     conn.onClose(() => this.onSourceClosed());
+  }
+
+  /** Learns the target's SCRAM salt ahead of the move (see Connection.learnSalt). */
+  async learnTargetSalt(ep: Endpoint = this.o.target): Promise<void> {
+    await new Connection(ep).learnSalt(ep, this.o.user, this.o.password, this.o.loginTimeoutMs ?? 60_000);
   }
 
   private onSourceStanza(conn: Connection, el: Element): void {

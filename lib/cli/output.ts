@@ -15,6 +15,9 @@ export interface OutputOptions {
  */
 export class Output {
   private stdoutClosed = false;
+  /** stdout text of this event-loop turn (see toStdout) */
+  private queued = "";
+  private flushQueued = false;
 
   constructor(
     readonly options: OutputOptions,
@@ -25,15 +28,34 @@ export class Output {
       if (err.code !== "EPIPE" && err.code !== "ERR_STREAM_DESTROYED") throw err;
       this.stdoutClosed = true;
     });
+    // process.exit() (an internal error) skips the queued turn otherwise; writes to pipes and files are synchronous
+    if (stdout === process.stdout) process.once("exit", () => this.flush());
   }
 
+  /**
+   * One write per event-loop turn: a drain writes thousands of lines in a few turns, and on Linux each write to a
+   * pipe or file is a blocking system call of its own.
+   */
   private toStdout(text: string): void {
-    if (!this.stdoutClosed) this.stdout.write(text);
+    if (this.stdoutClosed) return;
+    this.queued += text;
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    setImmediate(() => this.flush());
+  }
+
+  /** Writes what this turn queued for stdout. */
+  flush(): void {
+    this.flushQueued = false;
+    const text = this.queued;
+    this.queued = "";
+    if (text && !this.stdoutClosed) this.stdout.write(text);
   }
 
   /** A result that must reach someone (a job summary): stdout, or stderr once stdout is closed. */
   result(text: string): void {
     if (this.options.quiet) return;
+    this.flush();
     (this.stdoutClosed ? this.stderr : this.stdout).write(`${escapeForTerminal(text, "\n")}\n`);
   }
 
@@ -61,12 +83,14 @@ export class Output {
   }
 
   warning(text: string): void {
+    this.flush();
     this.stderr.write(`cxfr: warning: ${escapeForTerminal(firstLine(text))}\n`);
   }
 
   error(err: unknown): number {
     const exitCode = err instanceof CxfrError ? err.exitCode : 1;
     const message = err instanceof Error ? err.message : String(err);
+    this.flush();
     this.stderr.write(`cxfr: error: ${escapeForTerminal(firstLine(message))}\n`);
     return exitCode;
   }

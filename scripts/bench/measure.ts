@@ -1,6 +1,6 @@
 // Runs a command under GNU time: wall time, peak RSS and CPU seconds of the process (and its children).
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -12,27 +12,28 @@ export interface Measured {
   wallMs: number;
   /** when it was spawned, performance.now() of this process */
   startedAt: number;
+  /** when it was spawned, Date.now() (to compare with the `ts` of cxfr's JSON lines) */
+  startedWall: number;
   peakRssMb: number;
   cpuS: number;
 }
 
+/**
+ * stdout goes to a file, not a pipe read by this process: this process also runs thousands of benchmark
+ * clients, and a pipe it is slow to read would block the measured command's writes (pipes are synchronous on
+ * Linux). `onLine` sees each stdout line after the command ended; cxfr's lines carry their own `ts`.
+ */
 export function measured(command: string, args: string[], env: NodeJS.ProcessEnv = process.env, onLine?: (line: string) => void): Promise<Measured> {
   const dir = mkdtempSync(join(tmpdir(), "cxfr-bench-time-"));
   const timeFile = join(dir, "time");
+  const stdoutFile = join(dir, "stdout");
+  const stdoutFd = openSync(stdoutFile, "w");
   const startedAt = performance.now();
-  const child = spawn("/usr/bin/time", ["-f", "%M %U %S", "-o", timeFile, command, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "";
+  const startedWall = Date.now();
+  const child = spawn("/usr/bin/time", ["-f", "%M %U %S", "-o", timeFile, command, ...args], { env, stdio: ["ignore", stdoutFd, "pipe"] });
+  closeSync(stdoutFd);
   let stderr = "";
-  let partial = "";
-  child.stdout.on("data", (chunk: Buffer) => {
-    stdout += chunk.toString();
-    if (!onLine) return;
-    partial += chunk.toString();
-    const lines = partial.split("\n");
-    partial = lines.pop() ?? "";
-    for (const line of lines) onLine(line);
-  });
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   return new Promise((resolve, reject) => {
     child.once("error", reject);
     child.once("close", (code) => {
@@ -47,8 +48,10 @@ export function measured(command: string, args: string[], env: NodeJS.ProcessEnv
       } catch {
         // time wrote nothing (command not found): leave NaN
       }
+      const stdout = readFileSync(stdoutFile, "utf8");
       rmSync(dir, { recursive: true, force: true });
-      resolve({ code, stdout, stderr, wallMs, startedAt, peakRssMb, cpuS });
+      if (onLine) for (const line of stdout.split("\n")) if (line) onLine(line);
+      resolve({ code, stdout, stderr, wallMs, startedAt, startedWall, peakRssMb, cpuS });
     });
   });
 }

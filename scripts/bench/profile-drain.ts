@@ -26,25 +26,28 @@ async function main(): Promise<void> {
     process.stderr.write(`${load.sessions.length} sessions on a in ${round(load.loginMs)} ms\n`);
     const entry = [fileURLToPath(new URL("../../bin/cxfr", import.meta.url))];
     const prof = args.prof ? ["--cpu-prof", "--cpu-prof-dir", args.prof] : [];
-    const env = { PATH: process.env.PATH, HOME: process.env.HOME, CXFR_SERVER: a.componentAddress, CXFR_COMPONENT: a.component, CXFR_COMPONENT_SECRET: a.secret, CXFR_DOMAIN: a.domain, CXFR_JOURNAL: `${a.dir}/prof.db`, ...(process.env.XX_NO_ISGONE ? { XX_NO_ISGONE: "1" } : {}) };
+    const env = { PATH: process.env.PATH, HOME: process.env.HOME, CXFR_SERVER: a.componentAddress, CXFR_COMPONENT: a.component, CXFR_COMPONENT_SECRET: a.secret, CXFR_DOMAIN: a.domain, CXFR_JOURNAL: `${a.dir}/prof.db` };
     const counts = new Map<string, number>();
     const sentAt = new Map<string, number>();
     const settleMs: number[] = [];
+    const timeline: string[] = [];
     let first = 0;
-    const spawnedAt = performance.now();
+    let listedAt = 0;
+    // cxfr's own timestamps (ms, wall clock): its stdout is read after it ends
     const r = await measured(process.execPath, [...prof, ...entry, "drain", "--to", b.c2sAddress, "--json", ...positionals], env, (line) => {
       const event = /"event":"([^"]+)"/.exec(line)?.[1];
-      if (!event) return;
-      if (!first) {
-        first = performance.now();
-        process.stderr.write(`first event ${round(first - spawnedAt)} ms after spawn\n`);
-      }
+      const at = Date.parse(/"ts":"([^"]+)"/.exec(line)?.[1] ?? "");
+      if (!event || !Number.isFinite(at)) return;
+      first ||= at;
+      if (!counts.has(event)) timeline.push(`${at - first} ms first "${event}"`);
       counts.set(event, (counts.get(event) ?? 0) + 1);
       const jid = /"jid":"([^"]+)"/.exec(line)?.[1];
-      if (jid && (event === "sent" || event === "kick")) sentAt.set(jid, performance.now());
-      if (jid && (event === "moved" || event === "kicked")) settleMs.push(performance.now() - (sentAt.get(jid) ?? NaN));
-      if (event === "scan" || event === "summary" || event === "rate" || event === "job") process.stderr.write(`${round(performance.now() - first)} ms ${line.slice(0, 200)}\n`);
+      if (event === "scan") listedAt ||= at;
+      if (jid && (event === "sent" || event === "kick")) sentAt.set(jid, at);
+      if (jid && (event === "moved" || event === "kicked")) settleMs.push(at - (sentAt.get(jid) ?? NaN));
+      if (event === "scan" || event === "summary" || event === "rate" || event === "job") timeline.push(`${at - first} ms ${line.slice(0, 200)}`);
     });
+    process.stderr.write(`first event ${first - r.startedWall} ms after spawn\n${timeline.join("\n")}\n`);
     await load.settled(60_000);
     const packets = load.sessions.map((s) => s.times.packetAt).filter((t): t is number => t !== undefined);
     const left = load.sessions.map((s) => s.times.leftAt).filter((t): t is number => t !== undefined);
@@ -53,6 +56,7 @@ async function main(): Promise<void> {
     process.stderr.write(`packets ${packets.length}, ${round(((packets.length - 1) / span(packets)) * 1000)}/s; empty after ${round(Math.max(...left) - r.startedAt)} ms\n`);
     process.stderr.write(`events ${JSON.stringify(Object.fromEntries(counts))}\n`);
     const sends = [...sentAt.values()];
+    process.stderr.write(`dispatch: first listing → last packet the server took ${round(Math.max(...sends) - listedAt)} ms (${round((sends.length / (Math.max(...sends) - listedAt)) * 1000)}/s)\n`);
     process.stderr.write(`cxfr side: sends over ${round(span(sends))} ms; method → settled p50 ${round(percentile(settleMs, 0.5))} ms, p95 ${round(percentile(settleMs, 0.95))} ms\n`);
     const leftAfter = load.sessions.flatMap((s) => (s.times.leftAt !== undefined && s.times.packetAt !== undefined ? [s.times.leftAt - s.times.packetAt] : []));
     if (leftAfter.length) process.stderr.write(`client side: packet → closed p50 ${round(percentile(leftAfter, 0.5))} ms, p95 ${round(percentile(leftAfter, 0.95))} ms\n`);

@@ -31,6 +31,7 @@ describe("server text on a terminal", () => {
     output.line(`fix: ${hostile}\nnext`);
     output.error(new Error(`server said ${hostile}`));
     output.event({ jid: hostile });
+    output.flush();
     for (const text of [out.text(), err.text()]) for (const raw of ["\u001b", "\u0007", "\u202e"]) expect(text).to.not.include(raw);
     const json = out.text().trimEnd().split("\n").pop() as string;
     expect(JSON.parse(json)).to.deep.equal({ jid: hostile });

@@ -3,6 +3,8 @@
 // unlimited, kick-all, stop_kindly and --rate auto). Every ratio in the table is between two figures
 // measured in the same run on the same lab nodes. Results: bench/results/<time>-<quick|full>.json.
 //   options: --full, --n N[,N…] (instead of the default sizes), --servers prosody,ejabberd, --no-storm, --out FILE
+//   --storm-only: only the reconnect storm on Prosody (N = 500 unless --n; fixed rates from --rates, default
+//   100,200,300,400), e.g. to tune --rate auto; its rows also carry the auto run's rate decisions (`rate_events`).
 import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
@@ -19,13 +21,16 @@ const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const CXFR = fileURLToPath(new URL("../../bin/cxfr", import.meta.url));
 
 const { values: args } = parseArgs({
-  options: { full: { type: "boolean" }, n: { type: "string" }, servers: { type: "string" }, out: { type: "string" }, "no-storm": { type: "boolean" } },
+  options: { full: { type: "boolean" }, n: { type: "string" }, servers: { type: "string" }, out: { type: "string" }, "no-storm": { type: "boolean" }, "storm-only": { type: "boolean" }, rates: { type: "string" } },
 });
 const full = Boolean(args.full);
 const sizes = args.n ? args.n.split(",").map(Number) : full ? [1000, 5000, 10000] : [1000];
 const kinds = (args.servers ?? (full ? "prosody,ejabberd" : "prosody")).split(",") as ServerKind[];
 if (sizes.some((n) => !(Number.isInteger(n) && n > 0))) throw new Error(`--n: a whole number > 0 (got ${String(args.n)})`);
 for (const k of kinds) if (k !== "prosody" && k !== "ejabberd") throw new Error(`--servers: prosody and/or ejabberd (got ${k})`);
+const stormOnly = Boolean(args["storm-only"]);
+const stormRates = args.rates ? args.rates.split(",").map(Number) : undefined;
+if (stormRates?.some((r) => !(r > 0))) throw new Error(`--rates: numbers > 0 (got ${String(args.rates)})`);
 
 const log = (text: string): void => void process.stderr.write(`bench: ${text}\n`);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -130,6 +135,8 @@ interface DrainResult {
   cpuS: number;
   cpuSPer1000: number;
   storm: StormStats;
+  /** `--rate auto`: the controller's decisions, ms after cxfr's start */
+  rateEvents?: Array<{ atMs: number; rate: number; change: string; reason: string }>;
 }
 
 async function drain(a: LabServer, b: LabServer, load: Load, extra: string[]): Promise<DrainResult> {
@@ -141,6 +148,11 @@ async function drain(a: LabServer, b: LabServer, load: Load, extra: string[]): P
   const left = load.sessions.map((s) => s.times.leftAt).filter((t): t is number => t !== undefined);
   if (left.length < n) log(`warning: only ${left.length} of ${n} sessions left ${a.name}`);
   const span = (ts: number[]) => Math.max(...ts) - Math.min(...ts);
+  const rateEvents = r.stdout.split("\n").flatMap((line) => {
+    if (!line.includes('"event":"rate"')) return [];
+    const e = JSON.parse(line) as { ts: string; rate: number; change: string; reason: string };
+    return [{ atMs: round(Date.parse(e.ts) - r.startedWallAt), rate: e.rate, change: e.change, reason: e.reason }];
+  });
   const sentTs = r.stdout.split("\n").flatMap((line) => (/"event":"(sent|kick)"/.test(line) ? [Date.parse(/"ts":"([^"]+)"/.exec(line)?.[1] ?? "")] : [])).filter((t) => Number.isFinite(t));
   return {
     exitCode: r.code,
@@ -153,6 +165,7 @@ async function drain(a: LabServer, b: LabServer, load: Load, extra: string[]): P
     cpuS: round(r.cpuS, 2),
     cpuSPer1000: round((r.cpuS / n) * 1000, 2),
     storm: stormStats(load.sessions),
+    ...(rateEvents.length > 0 ? { rateEvents } : {}),
   };
 }
 
@@ -232,8 +245,9 @@ async function storm(kind: ServerKind, n: number, rates: number[]): Promise<Reco
   const a = await startServer({ kind, name: `storm-${kind}-a`, users: list });
   const rows: Array<Record<string, unknown>> = [];
   const row = (name: string, r: DrainResult) => {
-    rows.push({ scenario: name, total_ms: r.storm.spanMs + 0, cxfr_wall_ms: r.wallMs, ...r.storm });
+    rows.push({ scenario: name, total_ms: r.storm.spanMs + 0, cxfr_wall_ms: r.wallMs, ...r.storm, ...(r.rateEvents ? { rate_events: r.rateEvents } : {}) });
     log(`${name}: back in ${r.storm.spanMs} ms, p95 ${r.storm.p95} ms, peak ${r.storm.peakLoginsPerSecond}/s`);
+    for (const e of r.rateEvents ?? []) log(`  ${(e.atMs / 1000).toFixed(1)} s: ${e.change} ${e.rate}/s (${e.reason})`);
   };
   try {
     for (const rate of rates) {
@@ -330,20 +344,21 @@ async function main(): Promise<void> {
   execFileSync(process.execPath, [fileURLToPath(new URL("../../node_modules/typescript/bin/tsc", import.meta.url)), "-p", "tsconfig.build.json"], { cwd: ROOT, stdio: "inherit" });
   const facts = machine();
   const results = { startup: await startup(), dispatch: [] as Array<Record<string, unknown>>, storm: [] as Array<Record<string, unknown>> };
-  for (const kind of kinds) {
+  for (const kind of stormOnly ? [] : kinds) {
     for (const n of sizes) results.dispatch.push(await dispatch(kind, n, full ? (kind === "prosody" ? 100 : 20) : 30));
   }
-  if (args["no-storm"]) {
-    // dispatch only
+  if (stormOnly) results.storm.push(await storm("prosody", args.n ? (sizes[0] as number) : 500, stormRates ?? [100, 200, 300, 400]));
+  if (args["no-storm"] || stormOnly) {
+    // dispatch only, or the storm done above
   } else if (full) {
     for (const kind of kinds) results.storm.push(await storm(kind, 1000, [50, 100, 200, 400]));
   } else {
-    results.storm.push(await storm("prosody", Math.min(sizes[0] as number, 500), [100, 250]));
+    results.storm.push(await storm("prosody", Math.min(sizes[0] as number, 500), stormRates ?? [100, 250]));
   }
   const rows = summaryRows(results as never);
   const text = table(rows);
   process.stdout.write(`\n${text}\n\n`);
-  const out = args.out ?? `${ROOT}bench/results/${new Date(began).toISOString().replace(/[:.]/g, "-")}-${full ? "full" : "quick"}.json`;
+  const out = args.out ?? `${ROOT}bench/results/${new Date(began).toISOString().replace(/[:.]/g, "-")}-${full ? "full" : stormOnly ? "storm" : "quick"}.json`;
   mkdirSync(`${ROOT}bench/results`, { recursive: true });
   writeFileSync(out, `${JSON.stringify({ command: ["npm run bench", ...(process.argv.length > 2 ? ["--", ...process.argv.slice(2)] : [])].join(" "), began: new Date(began).toISOString(), took_s: round((Date.now() - began) / 1000), machine: facts, results, table: rows }, null, 2)}\n`);
   log(`results: ${out} (${round((Date.now() - began) / 1000)} s)`);

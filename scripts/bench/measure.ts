@@ -12,6 +12,8 @@ export interface Measured {
   wallMs: number;
   /** when it was spawned, performance.now() of this process */
   startedAt: number;
+  /** the same moment, Date.now() (for the child's own timestamps) */
+  startedWallAt: number;
   peakRssMb: number;
   cpuS: number;
 }
@@ -20,6 +22,7 @@ export function measured(command: string, args: string[], env: NodeJS.ProcessEnv
   const dir = mkdtempSync(join(tmpdir(), "cxfr-bench-time-"));
   const timeFile = join(dir, "time");
   const startedAt = performance.now();
+  const startedWallAt = Date.now();
   const child = spawn("/usr/bin/time", ["-f", "%M %U %S", "-o", timeFile, command, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
@@ -48,7 +51,7 @@ export function measured(command: string, args: string[], env: NodeJS.ProcessEnv
         // time wrote nothing (command not found): leave NaN
       }
       rmSync(dir, { recursive: true, force: true });
-      resolve({ code, stdout, stderr, wallMs, startedAt, peakRssMb, cpuS });
+      resolve({ code, stdout, stderr, wallMs, startedAt, startedWallAt, peakRssMb, cpuS });
     });
   });
 }

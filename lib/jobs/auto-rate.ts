@@ -1,12 +1,20 @@
-// `--rate auto`: paces a job by what the target nodes absorb, AIMD-style, from signals cxfr can see
-// without server changes:
+// `--rate auto`: paces a job by what the target nodes absorb, from signals cxfr can see without
+// server changes:
 //   - appearance latency: packet (or kick) → the session shows up on its target node (multi-node config)
 //   - login probe: TCP + stream open + <stream:features> latency against each target's public address
 //   - moved users not yet back: sent minus appeared, compared with what the current rate may leave out
-// States: "start" (multiply while healthy) → after the first cut "steady" (add a step while healthy).
-// Any unhealthy signal cuts the rate (multiplicative decrease), at most once per cool-down, because
-// every signal lags the sending by about one login. Pure: no timers, no I/O — the caller feeds signals
-// and calls update(now) on its own timer; the clock is whatever `now` the caller passes.
+// A busy single-core target (SCRAM logins) queues new clients; the probe waits in that queue, so its
+// latency above the target's best is the queue's length in time. The job is fastest while that queue
+// is short but never empty (the target never idles), so the probe is read in three bands:
+//   - under half the congestion limit: headroom — raise (×startFactor per interval until the first cut,
+//     then +stepFraction);
+//   - between half the limit and the limit: the target works at capacity — hold;
+//   - over the limit: congestion — cut by how far over (limit / probe, never deeper than cutFactor).
+// Every signal lags the sending by about one login, so after a cut another cut waits for the cool-down
+// and for news that the queue does not shrink (a probe over the limit no faster than the one before);
+// a queue that drains is left to drain. A probe is judged by the lower of the target's last two answers, so
+// one answer slowed by something else on a busy machine does not cut. Pure: no timers, no I/O — the
+// caller feeds signals and calls update(now) on its own timer; the clock is whatever `now` it passes.
 import { InputError } from "../errors.ts";
 
 export interface AutoRateOptions {
@@ -20,12 +28,14 @@ export interface AutoRateOptions {
   startFactor: number;
   /** After the first cut: growth per healthy interval, as a fraction of the current rate (at least 1/s). */
   stepFraction: number;
-  /** Multiplier applied on a cut (0..1). */
+  /** The deepest cut (0..1): a probe far over the limit multiplies the rate by this, one just over by less. */
   cutFactor: number;
   /** How often a decision is taken. */
   intervalMs: number;
   /** After a cut, no further cut for this long: the signals still show the load sent before it. */
   coolDownMs: number;
+  /** How many of a target's latest probe answers are judged together (the lowest counts). */
+  probeSamples: number;
   /** Appearance latency (p90 over the last window) above this means the targets fall behind. */
   appearanceBudgetMs: number;
   /** A probe this many times slower than the target's best (and at least probeSlackMs slower) is congestion. */
@@ -42,10 +52,11 @@ export const autoRateDefaults: AutoRateOptions = {
   minRate: 1,
   maxRate: 1000,
   startFactor: 2,
-  stepFraction: 0.1,
+  stepFraction: 0.25,
   cutFactor: 0.5,
-  intervalMs: 1000,
-  coolDownMs: 3000,
+  intervalMs: 500,
+  coolDownMs: 1000,
+  probeSamples: 2,
   appearanceBudgetMs: 5000,
   probeFactor: 4,
   probeSlackMs: 200,
@@ -80,14 +91,26 @@ export type ProbeResult = { ok: true; ms: number } | { ok: false; reason: string
 interface ProbeState {
   best: number;
   latest?: ProbeResult;
+  /** the last probeSamples successful answers (ms), newest last */
+  recent: number[];
   /** set when the latest probe has not yet been judged (each probe counts once) */
   fresh: boolean;
 }
 
+/** The mildest cut: a probe just over the limit still slows the job down noticeably. */
+const MILDEST_CUT = 0.85;
+
 interface Verdict {
   cause: AutoRateCause;
   reason: string;
+  /** the rate multiplier this congestion calls for */
+  factor: number;
+  /** probe latency behind a probe verdict (a later cut needs a slower one) */
+  probeMs?: number;
 }
+
+/** How the freshest probes read: headroom (raise), busy (hold) or a problem (cut). */
+type Reading = { kind: "problem"; verdict: Verdict } | { kind: "busy" } | { kind: "headroom" };
 
 export class AutoRate {
   readonly options: AutoRateOptions;
@@ -95,6 +118,8 @@ export class AutoRate {
   private phase: "start" | "steady" = "start";
   private lastDecision: number | undefined;
   private lastCut = -Infinity;
+  /** since the last cut: the latest probe latency over the limit (undefined: the last cut had another cause, or none yet) */
+  private overLimitMs: number | undefined;
   private sentTotal = 0;
   private sentInInterval = 0;
   private backTotal = 0;
@@ -146,8 +171,12 @@ export class AutoRate {
 
   /** Result of one login probe against a target's public address. */
   probed(target: string, result: ProbeResult): void {
-    const state = this.probes.get(target) ?? { best: Infinity, fresh: false };
-    if (result.ok) state.best = Math.min(state.best, result.ms);
+    const state = this.probes.get(target) ?? { best: Infinity, recent: [], fresh: false };
+    if (result.ok) {
+      state.best = Math.min(state.best, result.ms);
+      state.recent.push(result.ms);
+      if (state.recent.length > this.options.probeSamples) state.recent.shift();
+    }
     state.latest = result;
     state.fresh = true;
     this.probes.set(target, state);
@@ -163,18 +192,28 @@ export class AutoRate {
     this.sentInInterval = 0;
     this.dropOldAppearances(now);
 
-    const problem = this.problem();
+    const reading = this.read();
     const evidence = this.evidence(now - since);
     for (const state of this.probes.values()) state.fresh = false;
-    if (problem) {
+    if (reading.kind === "problem") {
       if (now - this.lastCut < this.options.coolDownMs) return undefined;
-      return this.cut(now, problem);
+      if (this.draining(reading.verdict)) {
+        this.overLimitMs = reading.verdict.probeMs;
+        return undefined;
+      }
+      return this.cut(now, reading.verdict);
     }
     // Raise only when the rate was what held the job back (a job that sent far less than it was
-    // allowed learns nothing about the targets), and only on fresh news that the targets keep up.
+    // allowed learns nothing about the targets), only on fresh news that the targets keep up, and
+    // not while a target already works through a queue.
     const allowed = (this.current * since) / 1000;
-    if (used < allowed * 0.5 || !evidence) return undefined;
+    if (reading.kind === "busy" || used < allowed * 0.5 || !evidence) return undefined;
     return this.raise(now);
+  }
+
+  /** After a probe-latency cut: whether the target's queue shrinks (each probe over the limit faster than the one before). */
+  private draining(verdict: Verdict): boolean {
+    return verdict.probeMs !== undefined && this.overLimitMs !== undefined && verdict.probeMs < this.overLimitMs;
   }
 
   /** Whether something was heard from the targets since `from`; true when no signal is configured at all. */
@@ -185,38 +224,51 @@ export class AutoRate {
     return freshProbe || this.probes.size === 0;
   }
 
-  private problem(): Verdict | undefined {
+  private read(): Reading {
+    let busy = false;
     for (const [target, state] of this.probes) {
       const latest = state.latest;
       if (!latest || !state.fresh) continue;
-      if (!latest.ok) return { cause: "probe-failed", reason: `login probe to ${target} failed: ${latest.reason}` };
+      if (!latest.ok) return { kind: "problem", verdict: { cause: "probe-failed", reason: `login probe to ${target} failed: ${latest.reason}`, factor: this.options.cutFactor } };
+      const judged = Math.min(...state.recent);
       const limit = Math.max(state.best * this.options.probeFactor, state.best + this.options.probeSlackMs);
-      if (latest.ms > limit) {
-        return { cause: "probe-latency", reason: `login probe to ${target} took ${fmt(latest.ms)} ms (best ${fmt(state.best)} ms)` };
+      if (judged > limit) {
+        const factor = Math.max(this.options.cutFactor, Math.min(MILDEST_CUT, limit / judged));
+        const reason = `login probe to ${target} took ${fmt(judged)} ms (best ${fmt(state.best)} ms)`;
+        return { kind: "problem", verdict: { cause: "probe-latency", reason, factor, probeMs: judged } };
       }
+      if (judged > (state.best + limit) / 2) busy = true;
     }
+    const appearance = this.appearanceProblem();
+    if (appearance) return { kind: "problem", verdict: appearance };
+    return busy ? { kind: "busy" } : { kind: "headroom" };
+  }
+
+  private appearanceProblem(): Verdict | undefined {
     if (!this.options.tracksAppearance) return undefined;
+    const factor = this.options.cutFactor;
     const p90 = percentile(
       this.appearances.map((a) => a.ms),
       0.9,
     );
     if (p90 !== undefined && p90 > this.options.appearanceBudgetMs) {
-      return { cause: "appearance-latency", reason: `moved sessions take ${fmt(p90)} ms (p90) to appear on their target` };
+      return { cause: "appearance-latency", reason: `moved sessions take ${fmt(p90)} ms (p90) to appear on their target`, factor };
     }
     // Little's law: at a rate the targets keep up with, about rate × budget users are on their way.
     const expected = (this.current * this.options.appearanceBudgetMs) / 1000;
     const notBack = this.notBack;
     if (notBack > Math.max(expected, 10)) {
-      return { cause: "not-back", reason: `${notBack} moved users not back yet (more than ${fmt(this.options.appearanceBudgetMs / 1000)} s of sending)` };
+      return { cause: "not-back", reason: `${notBack} moved users not back yet (more than ${fmt(this.options.appearanceBudgetMs / 1000)} s of sending)`, factor };
     }
     return undefined;
   }
 
   private cut(now: number, why: Verdict): AutoRateEvent | undefined {
     const previous = this.current;
-    this.current = Math.max(this.options.minRate, previous * this.options.cutFactor);
+    this.current = Math.max(this.options.minRate, previous * why.factor);
     this.phase = "steady";
     this.lastCut = now;
+    this.overLimitMs = why.probeMs;
     if (this.current === previous) return undefined;
     return this.emit({ rate: this.current, previous, change: "cut", cause: why.cause, reason: why.reason, at: now });
   }
@@ -275,5 +327,6 @@ function checkOptions(o: AutoRateOptions): AutoRateOptions {
   if (!(o.cutFactor > 0 && o.cutFactor < 1)) throw new InputError("auto-rate cutFactor", "must be between 0 and 1");
   if (!(o.probeFactor >= 1) || !(o.probeSlackMs >= 0)) throw new InputError("auto-rate probeFactor", "probeFactor ≥ 1 and probeSlackMs ≥ 0");
   if (!(o.coolDownMs >= 0)) throw new InputError("auto-rate coolDownMs", "must be ≥ 0");
+  if (!(Number.isInteger(o.probeSamples) && o.probeSamples >= 1)) throw new InputError("auto-rate probeSamples", "must be a whole number ≥ 1");
   return { ...o, startRate: Math.max(o.minRate, o.startRate) };
 }

@@ -16,6 +16,7 @@ import { measureLinkLimit, type LinkLimit } from "./link-limit.ts";
 import { percentile, round, startLoad, stormStats, type Load, type StormStats } from "./load.ts";
 import { measured, type Measured } from "./measure.ts";
 import type { Behaviour, Endpoint } from "./raw-client.ts";
+import { startLoginProbes } from "../../lib/link/login-probe.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const CXFR = fileURLToPath(new URL("../../bin/cxfr", import.meta.url));
@@ -237,6 +238,26 @@ async function dispatch(kind: ServerKind, n: number, baselineSample: number): Pr
   }
 }
 
+/**
+ * Runs a storm row while the bench probes the target's login path itself (lib/link/login-probe.ts, as
+ * --rate auto does) and logs the slowest probe of each half second: what auto's signal looked like.
+ */
+async function probed(target: LabServer, run: () => Promise<DrainResult>): Promise<DrainResult> {
+  const started = performance.now();
+  const samples: Array<{ at: number; ms: number }> = [];
+  const prober = startLoginProbes([{ label: target.name, address: { host: target.host, port: target.c2sPort } }], { domain: target.domain, timeoutMs: 5000, intervalMs: 250 }, (_label, r) =>
+    samples.push({ at: performance.now() - started - r.ms, ms: r.ms }),
+  );
+  try {
+    return await run();
+  } finally {
+    prober.stop();
+    const buckets = new Map<number, number>();
+    for (const s of samples) buckets.set(Math.floor(s.at / 500), Math.max(buckets.get(Math.floor(s.at / 500)) ?? 0, s.ms));
+    log(`  probe (slowest per 0.5 s, by start): ${[...buckets].map(([k, ms]) => `${(k / 2).toFixed(1)}s ${round(ms)}`).join(", ")}`);
+  }
+}
+
 /** The reconnect storm on one target: moving clients at fixed rates, unlimited, --rate auto; plain clients under kick-all and (ejabberd) stop_kindly. */
 async function storm(kind: ServerKind, n: number, rates: number[]): Promise<Record<string, unknown>> {
   log(`storm on ${kind}, N = ${n}`);
@@ -252,7 +273,7 @@ async function storm(kind: ServerKind, n: number, rates: number[]): Promise<Reco
   try {
     for (const rate of rates) {
       const load = await loadOn(a, b, n, "move");
-      row(`cxfr --rate ${rate}`, await drain(a, b, load, ["--rate", String(rate), "--burst", "1"]));
+      row(`cxfr --rate ${rate}`, await probed(b, () => drain(a, b, load, ["--rate", String(rate), "--burst", "1"])));
       await finish(load);
     }
     for (const [name, flags] of [
@@ -262,7 +283,7 @@ async function storm(kind: ServerKind, n: number, rates: number[]): Promise<Reco
     ] as const) {
       const load = await loadOn(a, b, n, name.startsWith("kick") ? "plain" : "move");
       try {
-        row(name, await drain(a, b, load, [...flags]));
+        row(name, await probed(b, () => drain(a, b, load, [...flags])));
       } catch (err) {
         if (!(err instanceof UsageError)) throw err;
         rows.push({ scenario: name, unavailable: err.message });

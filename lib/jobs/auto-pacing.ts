@@ -56,6 +56,7 @@ export function startAutoPacing(o: AutoPacingOptions): AutoPacing {
       controller.probed(label, result.ok ? { ok: true, ms: result.ms } : { ok: false, reason: result.reason });
       if (waiting.delete(label) && waiting.size === 0) baseline();
     },
+    (label) => controller.probing(label, now()),
   );
   const tickMs = Math.max(50, controller.options.intervalMs / 4);
   const decide = async () => {

@@ -91,8 +91,10 @@ export type ProbeResult = { ok: true; ms: number } | { ok: false; reason: string
 interface ProbeState {
   best: number;
   latest?: ProbeResult;
-  /** the last probeSamples successful answers (ms), newest last */
-  recent: number[];
+  /** the last probeSamples successful answers, newest last: when each went out and how long it took */
+  recent: Array<{ sentAt: number; ms: number }>;
+  /** when the probe now out was sent (undefined: none out) */
+  outSince?: number;
   /** set when the latest probe has not yet been judged (each probe counts once) */
   fresh: boolean;
 }
@@ -169,12 +171,21 @@ export class AutoRate {
     this.backTotal += count;
   }
 
-  /** Result of one login probe against a target's public address. */
+  /** A login probe to `target` went out: while unanswered, its age counts as a latency it has at least. */
+  probing(target: string, now: number): void {
+    const state = this.probes.get(target) ?? { best: Infinity, recent: [], fresh: false };
+    state.outSince = now;
+    this.probes.set(target, state);
+  }
+
+  /** Result of one login probe against a target's public address (sent at its probing() call, else at the last decision). */
   probed(target: string, result: ProbeResult): void {
     const state = this.probes.get(target) ?? { best: Infinity, recent: [], fresh: false };
+    const sentAt = state.outSince ?? this.lastDecision ?? -Infinity;
+    state.outSince = undefined;
     if (result.ok) {
       state.best = Math.min(state.best, result.ms);
-      state.recent.push(result.ms);
+      state.recent.push({ sentAt, ms: result.ms });
       if (state.recent.length > this.options.probeSamples) state.recent.shift();
     }
     state.latest = result;
@@ -192,7 +203,7 @@ export class AutoRate {
     this.sentInInterval = 0;
     this.dropOldAppearances(now);
 
-    const reading = this.read();
+    const reading = this.read(now);
     const evidence = this.evidence(now - since);
     for (const state of this.probes.values()) state.fresh = false;
     if (reading.kind === "problem") {
@@ -224,24 +235,44 @@ export class AutoRate {
     return freshProbe || this.probes.size === 0;
   }
 
-  private read(): Reading {
+  private read(now: number): Reading {
     let busy = false;
     for (const [target, state] of this.probes) {
       const latest = state.latest;
-      if (!latest || !state.fresh) continue;
-      if (!latest.ok) return { kind: "problem", verdict: { cause: "probe-failed", reason: `login probe to ${target} failed: ${latest.reason}`, factor: this.options.cutFactor } };
-      const judged = Math.min(...state.recent);
-      const limit = Math.max(state.best * this.options.probeFactor, state.best + this.options.probeSlackMs);
-      if (judged > limit) {
-        const factor = Math.max(this.options.cutFactor, Math.min(MILDEST_CUT, limit / judged));
-        const reason = `login probe to ${target} took ${fmt(judged)} ms (best ${fmt(state.best)} ms)`;
-        return { kind: "problem", verdict: { cause: "probe-latency", reason, factor, probeMs: judged } };
+      if (!latest || !Number.isFinite(state.best)) {
+        if (state.fresh && latest && !latest.ok) return { kind: "problem", verdict: this.probeFailed(target, latest.reason) };
+        continue;
       }
-      if (judged > (state.best + limit) / 2) busy = true;
+      const limit = Math.max(state.best * this.options.probeFactor, state.best + this.options.probeSlackMs);
+      // Only probes sent after the last cut tell how the target takes the rate since. One of them
+      // unanswered for longer than the limit is congestion already, however the last answers read.
+      const overdue = state.outSince === undefined || state.outSince < this.lastCut ? 0 : now - state.outSince;
+      if (overdue > limit) return { kind: "problem", verdict: this.probeSlow(target, limit, overdue, state.best, "has not answered in") };
+      if (!state.fresh) continue;
+      if (!latest.ok) return { kind: "problem", verdict: this.probeFailed(target, latest.reason) };
+      const since = state.recent.filter((sample) => sample.sentAt >= this.lastCut);
+      if (since.length === 0) {
+        busy = true; // news from before the cut only: hold until the target answers for the rate since
+        continue;
+      }
+      // cut on the lower of the last answers (one slowed by something else does not cut), raise only
+      // when the newest shows headroom too
+      const judged = Math.min(...since.map((sample) => sample.ms));
+      if (judged > limit) return { kind: "problem", verdict: this.probeSlow(target, limit, judged, state.best, "took") };
+      if ((since.at(-1)?.ms ?? 0) > (state.best + limit) / 2) busy = true;
     }
     const appearance = this.appearanceProblem();
     if (appearance) return { kind: "problem", verdict: appearance };
     return busy ? { kind: "busy" } : { kind: "headroom" };
+  }
+
+  private probeFailed(target: string, reason: string): Verdict {
+    return { cause: "probe-failed", reason: `login probe to ${target} failed: ${reason}`, factor: this.options.cutFactor };
+  }
+
+  private probeSlow(target: string, limit: number, ms: number, best: number, verb: string): Verdict {
+    const factor = Math.max(this.options.cutFactor, Math.min(MILDEST_CUT, limit / ms));
+    return { cause: "probe-latency", reason: `login probe to ${target} ${verb} ${fmt(ms)} ms (best ${fmt(best)} ms)`, factor, probeMs: ms };
   }
 
   private appearanceProblem(): Verdict | undefined {

@@ -63,22 +63,96 @@ describe("AutoRate (--rate auto)", () => {
     expect(auto.rate).to.equal(20);
   });
 
-  it("halves the rate when a login probe is much slower than the target's best, then grows by steps", () => {
+  it("cuts when the probe is slow twice running, by how far over its limit, then grows by steps", () => {
     const { auto, events } = controller({ startRate: 40, startFactor: 1.5, cutFactor: 0.5, stepFraction: 0.1, coolDownMs: 0 });
-    healthySecond(auto, SECOND, 10); // baseline 10 ms; 40 → 60
-    const cut = healthySecond(auto, 2 * SECOND, 900);
-    expect(cut).to.include({ change: "cut", cause: "probe-latency", previous: 60, rate: 30 });
+    healthySecond(auto, SECOND, 10); // baseline 10 ms, limit 210 ms; 40 → 60
+    expect(healthySecond(auto, 2 * SECOND, 900)).to.equal(undefined); // the lower of the last two (10, 900) is fine: hold
+    const cut = healthySecond(auto, 3 * SECOND, 900);
+    expect(cut).to.include({ change: "cut", cause: "probe-latency", previous: 60, rate: 30 }); // 210/900 < 0.5: the deepest cut
     expect(cut?.reason).to.equal("login probe to b took 900 ms (best 10 ms)");
-    healthySecond(auto, 3 * SECOND, 12);
+    healthySecond(auto, 4 * SECOND, 12); // the 900 ms answers went out before the cut: 12 alone counts
     expect(auto.rate).to.equal(33); // additive after the first cut: +10 %
     expect(events.at(-1)?.cause).to.equal("targets-keep-up");
+  });
+
+  it("cuts mildly when the probe is just over its limit", () => {
+    const { auto } = controller({ startRate: 100, startFactor: 2, probeSlackMs: 200 });
+    healthySecond(auto, SECOND, 10); // limit 210 ms; 100 → 200
+    healthySecond(auto, 2 * SECOND, 300);
+    expect(healthySecond(auto, 3 * SECOND, 300)).to.include({ change: "cut", previous: 200, rate: 140 }); // × 210/300
+  });
+
+  it("holds the rate while the probe shows a queue under the limit (the target works at capacity)", () => {
+    const { auto, events } = controller({ startRate: 50, startFactor: 2, probeSlackMs: 200 });
+    healthySecond(auto, SECOND, 10); // limit 210 ms, half-way 110 ms
+    for (let s = 2; s <= 6; s++) healthySecond(auto, s * SECOND, 150);
+    expect(auto.rate).to.equal(100);
+    expect(events.map((e) => e.change)).to.deep.equal(["start", "raise"]);
+    healthySecond(auto, 7 * SECOND, 20);
+    healthySecond(auto, 8 * SECOND, 20);
+    expect(auto.rate).to.equal(400); // headroom again: doubling, as no cut came yet
+  });
+
+  it("cuts on a probe that has not answered for longer than its limit, before it answers", () => {
+    const { auto } = controller({ startRate: 200, startFactor: 2, probeSlackMs: 200 });
+    healthySecond(auto, SECOND, 5); // limit 205 ms; 200 → 400
+    auto.probing("b", 1000);
+    auto.sent(200);
+    expect(auto.update(1500)).to.include({ change: "cut", cause: "probe-latency", reason: "login probe to b has not answered in 500 ms (best 5 ms)", rate: 200 });
+  });
+
+  it("after a cut, cuts again only while the target's queue does not shrink", () => {
+    const { auto } = controller({ startRate: 400, probeSlackMs: 200, coolDownMs: 1000, intervalMs: 500 });
+    const probe = (sentAt: number, ms: number) => {
+      auto.probing("b", sentAt);
+      auto.probed("b", { ok: true, ms });
+    };
+    probe(0, 5);
+    auto.sent(400);
+    auto.update(1000); // healthy: 400 → 800
+    probe(1000, 1000);
+    probe(1100, 1000);
+    auto.sent(400);
+    expect(auto.update(1500)).to.include({ change: "cut", rate: 400 });
+    // probes sent after the cut: the queue shrinks (900, then 700 ms) — no second cut
+    probe(1600, 900);
+    probe(1700, 900);
+    auto.sent(200);
+    expect(auto.update(2600)).to.equal(undefined);
+    probe(2700, 700);
+    probe(2800, 700);
+    auto.sent(200);
+    expect(auto.update(3600)).to.equal(undefined);
+    expect(auto.rate).to.equal(400);
+    // it grows again (800 ms): cut
+    probe(3700, 800);
+    probe(3800, 800);
+    auto.sent(200);
+    expect(auto.update(4600)).to.include({ change: "cut", previous: 400 });
+  });
+
+  it("ignores probes that went out before the last cut", () => {
+    const { auto } = controller({ startRate: 100, coolDownMs: 0 });
+    auto.probing("b", 0);
+    auto.probed("b", { ok: true, ms: 5 });
+    auto.probing("b", 900); // out before the cut at 1 s …
+    auto.sent(100);
+    auto.probed("b", { ok: false, reason: "timeout" });
+    auto.update(SECOND); // cut to 50
+    expect(auto.rate).to.equal(50);
+    auto.probing("b", 950);
+    auto.sent(50);
+    auto.probed("b", { ok: true, ms: 2000 }); // … and this one too: it tells of the load before the cut
+    expect(auto.update(2 * SECOND)).to.equal(undefined);
+    expect(auto.rate).to.equal(50);
   });
 
   it("tolerates small absolute slow-downs of a fast target (probeSlackMs)", () => {
     const { auto } = controller({ startRate: 10, startFactor: 2, probeFactor: 4, probeSlackMs: 200 });
     healthySecond(auto, SECOND, 2);
-    healthySecond(auto, 2 * SECOND, 150); // 75× the best, but only 148 ms more
-    expect(auto.rate).to.equal(40);
+    healthySecond(auto, 2 * SECOND, 150);
+    healthySecond(auto, 3 * SECOND, 150); // 75× the best, but only 148 ms more: no cut (a hold: it is more than half-way)
+    expect(auto.rate).to.equal(20);
   });
 
   it("cuts when a probe fails, and not again during the cool-down", () => {
@@ -119,7 +193,7 @@ describe("AutoRate (--rate auto)", () => {
     auto.sent(10);
     for (let i = 0; i < 10; i++) auto.appeared(100, 1900);
     auto.update(2 * SECOND);
-    expect(auto.rate).to.equal(11); // the slow samples are out of the window: a step up, not another cut
+    expect(auto.rate).to.equal(12.5); // the slow samples are out of the window: a step up (+25 %), not another cut
   });
 
   it("cuts when more moved users are still away than the rate should leave out", () => {

@@ -234,4 +234,84 @@ describe("AutoRate (--rate auto)", () => {
     expect(mean).to.be.within(capacity * 0.5, capacity * 1.3);
     expect(Math.max(...last60)).to.be.below(capacity * 2);
   });
+
+  describe("a reconnect storm on a simulated single-core target (N = 500, 100 logins/s)", () => {
+    // The target serves logins one after the other, 10 ms each on average but slower and faster by
+    // turns (its core is shared: 6.7 to 20 ms); a login probe waits behind the queued logins (as on
+    // a busy single-core server) and every fifth answer is 300 ms late for other reasons (a loaded
+    // machine). Fixed rates are swept as the bench does; the figures compare within a run.
+    interface StormRun {
+      totalMs: number;
+      p95: number;
+      peakRate: number;
+    }
+
+    function storm(pace: number | Partial<AutoRateOptions>): StormRun {
+      const n = 500;
+      const loginMs = (t: number) => 10 / (1 + 0.5 * Math.sin((2 * Math.PI * t) / 2000));
+      const tickMs = 10;
+      const auto = typeof pace === "number" ? undefined : new AutoRate(pace);
+      let serverFree = 0;
+      let tokens = 1;
+      let sent = 0;
+      const latencies: number[] = [];
+      let firstArrival = Infinity;
+      let lastDone = 0;
+      let probe: { sentAt: number; answerAt: number } | undefined;
+      let nextProbeAt = 0;
+      let probes = 0;
+      let peakRate = 0;
+      for (let t = 0; latencies.length < n; t += tickMs) {
+        if (auto) {
+          if (probe && t >= probe.answerAt) {
+            auto.probed("b", { ok: true, ms: probe.answerAt - probe.sentAt });
+            nextProbeAt = probe.sentAt + 250;
+            probe = undefined;
+          }
+          if (!probe && t >= nextProbeAt) {
+            auto.probing("b", t);
+            const noise = ++probes % 5 === 0 ? 300 : 0;
+            probe = { sentAt: t, answerAt: Math.max(t, serverFree) + 2 + noise };
+          }
+          if (probes === 1) continue; // no sending before the baseline
+          auto.update(t);
+        }
+        const rate = auto ? auto.rate : pace as number;
+        peakRate = Math.max(peakRate, rate);
+        const perTick = (rate * tickMs) / 1000;
+        tokens = Math.min(Math.max(auto ? 10 : 1, perTick), tokens + perTick);
+        while (tokens >= 1 && sent < n) {
+          tokens -= 1;
+          sent++;
+          auto?.sent();
+          firstArrival = Math.min(firstArrival, t);
+          const start = Math.max(t, serverFree);
+          serverFree = start + loginMs(start);
+          latencies.push(serverFree - t);
+          lastDone = serverFree;
+        }
+      }
+      const sorted = [...latencies].sort((a, b) => a - b);
+      return { totalMs: lastDone - firstArrival, p95: sorted[Math.floor(0.95 * n)] as number, peakRate };
+    }
+
+    const bestFixed = (): StormRun => [100, 200, 300, 400].map((rate) => storm(rate)).sort((a, b) => a.totalMs - b.totalMs)[0] as StormRun;
+
+    it("finishes within 1.3× the best fixed rate's time, with a p95 login latency no worse", () => {
+      const best = bestFixed();
+      const auto = storm({ maxRate: 1000 });
+      expect(auto.totalMs / best.totalMs).to.be.at.most(1.3);
+      expect(auto.p95).to.be.at.most(best.p95);
+    });
+
+    it("stays at or under --max-rate", () => {
+      expect(storm({ maxRate: 120 }).peakRate).to.be.at.most(120);
+    });
+
+    it("the former settings (1 s decisions, +10 % steps, 3 s cool-down, every answer judged alone) miss the time target", () => {
+      const best = bestFixed();
+      const former = storm({ maxRate: 1000, intervalMs: 1000, stepFraction: 0.1, coolDownMs: 3000, probeSamples: 1 });
+      expect(former.totalMs / best.totalMs).to.be.above(1.3);
+    });
+  });
 });

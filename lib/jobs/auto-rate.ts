@@ -244,22 +244,23 @@ export class AutoRate {
         continue;
       }
       const limit = Math.max(state.best * this.options.probeFactor, state.best + this.options.probeSlackMs);
-      // Only probes sent after the last cut tell how the target takes the rate since. One of them
-      // unanswered for longer than the limit is congestion already, however the last answers read.
-      const overdue = state.outSince === undefined || state.outSince < this.lastCut ? 0 : now - state.outSince;
-      if (overdue > limit) return { kind: "problem", verdict: this.probeSlow(target, limit, overdue, state.best, "has not answered in") };
-      if (!state.fresh) continue;
-      if (!latest.ok) return { kind: "problem", verdict: this.probeFailed(target, latest.reason) };
-      const since = state.recent.filter((sample) => sample.sentAt >= this.lastCut);
-      if (since.length === 0) {
+      // Only probes sent after the last cut tell how the target takes the rate since. One still out
+      // for longer than the limit counts with its age so far (a lower bound of its latency).
+      const samples = state.recent.filter((sample) => sample.sentAt >= this.lastCut).map((sample) => ({ ms: sample.ms, answered: true }));
+      const out = state.outSince !== undefined && state.outSince >= this.lastCut ? now - state.outSince : 0;
+      if (out > limit) samples.push({ ms: out, answered: false });
+      else if (!state.fresh) continue;
+      else if (!latest.ok) return { kind: "problem", verdict: this.probeFailed(target, latest.reason) };
+      const judged = samples.slice(-this.options.probeSamples);
+      if (judged.length === 0) {
         busy = true; // news from before the cut only: hold until the target answers for the rate since
         continue;
       }
-      // cut on the lower of the last answers (one slowed by something else does not cut), raise only
-      // when the newest shows headroom too
-      const judged = Math.min(...since.map((sample) => sample.ms));
-      if (judged > limit) return { kind: "problem", verdict: this.probeSlow(target, limit, judged, state.best, "took") };
-      if ((since.at(-1)?.ms ?? 0) > (state.best + limit) / 2) busy = true;
+      // cut when all of the last answers are over the limit (one slowed by something else does not
+      // cut); raise only when the newest shows headroom too
+      const lowest = judged.reduce((low, sample) => (sample.ms < low.ms ? sample : low));
+      if (lowest.ms > limit) return { kind: "problem", verdict: this.probeSlow(target, limit, lowest.ms, state.best, lowest.answered ? "took" : "has not answered in") };
+      if ((judged.at(-1)?.ms ?? 0) > (state.best + limit) / 2) busy = true;
     }
     const appearance = this.appearanceProblem();
     if (appearance) return { kind: "problem", verdict: appearance };

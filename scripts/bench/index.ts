@@ -4,7 +4,9 @@
 // measured in the same run on the same lab nodes. Results: bench/results/<time>-<quick|full>.json.
 //   options: --full, --n N[,N…] (instead of the default sizes), --servers prosody,ejabberd, --no-storm, --out FILE
 //   --storm-only: only the reconnect storm on Prosody (N = 500 unless --n; fixed rates from --rates, default
-//   100,200,300,400), e.g. to tune --rate auto; its rows also carry the auto run's rate decisions (`rate_events`).
+//   100,200,300,400; no kick-all), e.g. to tune --rate auto; its rows also carry the auto run's rate decisions
+//   (`rate_events`). --rounds K repeats it K times, every other round in reverse order, and logs the median
+//   of auto's time against the best fixed rate's (each ratio within one round).
 import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
@@ -22,7 +24,7 @@ const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const CXFR = fileURLToPath(new URL("../../bin/cxfr", import.meta.url));
 
 const { values: args } = parseArgs({
-  options: { full: { type: "boolean" }, n: { type: "string" }, servers: { type: "string" }, out: { type: "string" }, "no-storm": { type: "boolean" }, "storm-only": { type: "boolean" }, rates: { type: "string" } },
+  options: { full: { type: "boolean" }, n: { type: "string" }, servers: { type: "string" }, out: { type: "string" }, "no-storm": { type: "boolean" }, "storm-only": { type: "boolean" }, rates: { type: "string" }, rounds: { type: "string" } },
 });
 const full = Boolean(args.full);
 const sizes = args.n ? args.n.split(",").map(Number) : full ? [1000, 5000, 10000] : [1000];
@@ -30,6 +32,8 @@ const kinds = (args.servers ?? (full ? "prosody,ejabberd" : "prosody")).split(",
 if (sizes.some((n) => !(Number.isInteger(n) && n > 0))) throw new Error(`--n: a whole number > 0 (got ${String(args.n)})`);
 for (const k of kinds) if (k !== "prosody" && k !== "ejabberd") throw new Error(`--servers: prosody and/or ejabberd (got ${k})`);
 const stormOnly = Boolean(args["storm-only"]);
+const rounds = Number(args.rounds ?? 1);
+if (!(Number.isInteger(rounds) && rounds > 0)) throw new Error(`--rounds: a whole number > 0 (got ${String(args.rounds)})`);
 const stormRates = args.rates ? args.rates.split(",").map(Number) : undefined;
 if (stormRates?.some((r) => !(r > 0))) throw new Error(`--rates: numbers > 0 (got ${String(args.rates)})`);
 
@@ -259,7 +263,7 @@ async function probed(target: LabServer, run: () => Promise<DrainResult>): Promi
 }
 
 /** The reconnect storm on one target: moving clients at fixed rates, unlimited, --rate auto; plain clients under kick-all and (ejabberd) stop_kindly. */
-async function storm(kind: ServerKind, n: number, rates: number[]): Promise<Record<string, unknown>> {
+async function storm(kind: ServerKind, n: number, rates: number[], options: { reversed?: boolean; kickAll?: boolean } = {}): Promise<Record<string, unknown>> {
   log(`storm on ${kind}, N = ${n}`);
   const list = users(n);
   const b = await startServer({ kind, name: `storm-${kind}-b`, users: list });
@@ -271,19 +275,17 @@ async function storm(kind: ServerKind, n: number, rates: number[]): Promise<Reco
     for (const e of r.rateEvents ?? []) log(`  ${(e.atMs / 1000).toFixed(1)} s: ${e.change} ${e.rate}/s (${e.reason})`);
   };
   try {
-    for (const rate of rates) {
-      const load = await loadOn(a, b, n, "move");
-      row(`cxfr --rate ${rate}`, await probed(b, () => drain(a, b, load, ["--rate", String(rate), "--burst", "1"])));
-      await finish(load);
-    }
-    for (const [name, flags] of [
-      ["cxfr --rate unlimited", ["--rate", "unlimited"]],
-      ["cxfr --rate auto", ["--rate", "auto"]],
-      ["kick-all (cxfr --method kick --rate unlimited)", ["--rate", "unlimited", "--method", "kick"]],
-    ] as const) {
-      const load = await loadOn(a, b, n, name.startsWith("kick") ? "plain" : "move");
+    const scenarios: Array<{ name: string; flags: string[]; behaviour: Behaviour }> = [
+      ...rates.map((rate) => ({ name: `cxfr --rate ${rate}`, flags: ["--rate", String(rate), "--burst", "1"], behaviour: "move" as const })),
+      { name: "cxfr --rate unlimited", flags: ["--rate", "unlimited"], behaviour: "move" },
+      { name: "cxfr --rate auto", flags: ["--rate", "auto"], behaviour: "move" },
+      ...(options.kickAll === false ? [] : [{ name: "kick-all (cxfr --method kick --rate unlimited)", flags: ["--rate", "unlimited", "--method", "kick"], behaviour: "plain" as const }]),
+    ];
+    // the machine's load drifts: a reversed order puts the drift on the other rows
+    for (const { name, flags, behaviour } of options.reversed ? scenarios.reverse() : scenarios) {
+      const load = await loadOn(a, b, n, behaviour);
       try {
-        row(name, await probed(b, () => drain(a, b, load, [...flags])));
+        row(name, await probed(b, () => drain(a, b, load, flags)));
       } catch (err) {
         if (!(err instanceof UsageError)) throw err;
         rows.push({ scenario: name, unavailable: err.message });
@@ -302,7 +304,10 @@ async function storm(kind: ServerKind, n: number, rates: number[]): Promise<Reco
     }
     const fixed = rows.filter((r) => String(r.scenario).startsWith("cxfr --rate ") && /\d$/.test(String(r.scenario)) && r.reached === n);
     const best = fixed.sort((x, y) => (x.total_ms as number) - (y.total_ms as number))[0];
-    return { kind, n, rows, best_fixed: best?.scenario ?? null };
+    const auto = rows.find((r) => r.scenario === "cxfr --rate auto");
+    const autoVsBest = best && auto?.reached === n ? round((auto.total_ms as number) / (best.total_ms as number), 2) : null;
+    if (autoVsBest !== null) log(`auto: ${autoVsBest}× the best fixed rate's time (${String(best?.scenario)}), p95 ${String(auto?.p95)} ms against ${String(best?.p95)} ms`);
+    return { kind, n, rows, best_fixed: best?.scenario ?? null, auto_vs_best: autoVsBest };
   } finally {
     await Promise.all([a.stop(), b.stop()]);
   }
@@ -368,7 +373,13 @@ async function main(): Promise<void> {
   for (const kind of stormOnly ? [] : kinds) {
     for (const n of sizes) results.dispatch.push(await dispatch(kind, n, full ? (kind === "prosody" ? 100 : 20) : 30));
   }
-  if (stormOnly) results.storm.push(await storm("prosody", args.n ? (sizes[0] as number) : 500, stormRates ?? [100, 200, 300, 400]));
+  for (let round = 0; stormOnly && round < rounds; round++) {
+    results.storm.push(await storm("prosody", args.n ? (sizes[0] as number) : 500, stormRates ?? [100, 200, 300, 400], { reversed: round % 2 === 1, kickAll: false }));
+  }
+  if (stormOnly && rounds > 1) {
+    const ratios = results.storm.map((s) => s.auto_vs_best).filter((r): r is number => typeof r === "number");
+    log(`auto against the best fixed rate, per round: ${ratios.join(", ")}; median ${percentile(ratios, 0.5)}`);
+  }
   if (args["no-storm"] || stormOnly) {
     // dispatch only, or the storm done above
   } else if (full) {

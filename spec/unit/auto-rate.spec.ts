@@ -93,12 +93,24 @@ describe("AutoRate (--rate auto)", () => {
     expect(auto.rate).to.equal(400); // headroom again: doubling, as no cut came yet
   });
 
-  it("cuts on a probe that has not answered for longer than its limit, before it answers", () => {
+  it("cuts on a probe unanswered for longer than its limit, before it answers, when the answer before was slow too", () => {
     const { auto } = controller({ startRate: 200, startFactor: 2, probeSlackMs: 200 });
     healthySecond(auto, SECOND, 5); // limit 205 ms; 200 → 400
     auto.probing("b", 1000);
+    auto.probed("b", { ok: true, ms: 600 });
+    auto.probing("b", 1200);
     auto.sent(200);
-    expect(auto.update(1500)).to.include({ change: "cut", cause: "probe-latency", reason: "login probe to b has not answered in 500 ms (best 5 ms)", rate: 200 });
+    expect(auto.update(1500)).to.include({ change: "cut", cause: "probe-latency", reason: "login probe to b has not answered in 300 ms (best 5 ms)" });
+    expect(auto.rate).to.be.closeTo((400 * 205) / 300, 1e-9); // cut by limit / latency
+  });
+
+  it("does not cut on one unanswered probe after a fast answer (one late answer may be the machine, not the target)", () => {
+    const { auto } = controller({ startRate: 200, startFactor: 2, probeSlackMs: 200 });
+    healthySecond(auto, SECOND, 5);
+    auto.probing("b", 1000);
+    auto.sent(200);
+    expect(auto.update(1500)).to.equal(undefined);
+    expect(auto.rate).to.equal(400);
   });
 
   it("after a cut, cuts again only while the target's queue does not shrink", () => {

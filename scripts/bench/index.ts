@@ -6,7 +6,8 @@
 //   --storm-only: only the reconnect storm on Prosody (N = 500 unless --n; fixed rates from --rates, default
 //   100,200,300,400; no kick-all), e.g. to tune --rate auto; its rows also carry the auto run's rate decisions
 //   (`rate_events`). --rounds K repeats it K times, every other round in reverse order, and logs the median
-//   of auto's time against the best fixed rate's (each ratio within one round).
+//   of auto's time against the best fixed rate's (each ratio within one round). --also-auto DIR adds a row
+//   "cxfr --rate auto (DIR)" run by DIR/bin/cxfr: another checkout's controller, measured in the same round.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
@@ -24,7 +25,7 @@ const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const CXFR = fileURLToPath(new URL("../../bin/cxfr", import.meta.url));
 
 const { values: args } = parseArgs({
-  options: { full: { type: "boolean" }, n: { type: "string" }, servers: { type: "string" }, out: { type: "string" }, "no-storm": { type: "boolean" }, "storm-only": { type: "boolean" }, rates: { type: "string" }, rounds: { type: "string" } },
+  options: { full: { type: "boolean" }, n: { type: "string" }, servers: { type: "string" }, out: { type: "string" }, "no-storm": { type: "boolean" }, "storm-only": { type: "boolean" }, rates: { type: "string" }, rounds: { type: "string" }, "also-auto": { type: "string" } },
 });
 const full = Boolean(args.full);
 const sizes = args.n ? args.n.split(",").map(Number) : full ? [1000, 5000, 10000] : [1000];
@@ -54,7 +55,9 @@ function cxfrEnv(node: LabServer): NodeJS.ProcessEnv {
   };
 }
 
-const cxfr = (node: LabServer, cliArgs: string[]): Promise<Measured> => measured(process.execPath, [CXFR, ...cliArgs], cxfrEnv(node));
+const CXFR_ALSO = args["also-auto"] ? `${args["also-auto"].replace(/\/$/, "")}/bin/cxfr` : undefined;
+
+const cxfr = (node: LabServer, cliArgs: string[], bin = CXFR): Promise<Measured> => measured(process.execPath, [bin, ...cliArgs], cxfrEnv(node));
 
 function machine(): Record<string, unknown> {
   const version = (pkg: string) => {
@@ -144,8 +147,8 @@ interface DrainResult {
   rateEvents?: Array<{ atMs: number; rate: number; change: string; reason: string }>;
 }
 
-async function drain(a: LabServer, b: LabServer, load: Load, extra: string[]): Promise<DrainResult> {
-  const r = await cxfr(a, ["drain", "--to", b.c2sAddress, "--json", "--grace", "10s", ...extra]);
+async function drain(a: LabServer, b: LabServer, load: Load, extra: string[], bin = CXFR): Promise<DrainResult> {
+  const r = await cxfr(a, ["drain", "--to", b.c2sAddress, "--json", "--grace", "10s", ...extra], bin);
   if (r.code === 2) throw new UsageError(r.stderr.trim());
   await load.settled(Math.max(60_000, load.sessions.length * 30));
   const n = load.sessions.length;
@@ -275,17 +278,18 @@ async function storm(kind: ServerKind, n: number, rates: number[], options: { re
     for (const e of r.rateEvents ?? []) log(`  ${(e.atMs / 1000).toFixed(1)} s: ${e.change} ${e.rate}/s (${e.reason})`);
   };
   try {
-    const scenarios: Array<{ name: string; flags: string[]; behaviour: Behaviour }> = [
+    const scenarios: Array<{ name: string; flags: string[]; behaviour: Behaviour; bin?: string }> = [
       ...rates.map((rate) => ({ name: `cxfr --rate ${rate}`, flags: ["--rate", String(rate), "--burst", "1"], behaviour: "move" as const })),
       { name: "cxfr --rate unlimited", flags: ["--rate", "unlimited"], behaviour: "move" },
       { name: "cxfr --rate auto", flags: ["--rate", "auto"], behaviour: "move" },
+      ...(CXFR_ALSO ? [{ name: `cxfr --rate auto (${String(args["also-auto"])})`, flags: ["--rate", "auto"], behaviour: "move" as const, bin: CXFR_ALSO }] : []),
       ...(options.kickAll === false ? [] : [{ name: "kick-all (cxfr --method kick --rate unlimited)", flags: ["--rate", "unlimited", "--method", "kick"], behaviour: "plain" as const }]),
     ];
     // the machine's load drifts: a reversed order puts the drift on the other rows
-    for (const { name, flags, behaviour } of options.reversed ? scenarios.reverse() : scenarios) {
+    for (const { name, flags, behaviour, bin } of options.reversed ? scenarios.reverse() : scenarios) {
       const load = await loadOn(a, b, n, behaviour);
       try {
-        row(name, await probed(b, () => drain(a, b, load, flags)));
+        row(name, await probed(b, () => drain(a, b, load, flags, bin)));
       } catch (err) {
         if (!(err instanceof UsageError)) throw err;
         rows.push({ scenario: name, unavailable: err.message });
@@ -305,9 +309,12 @@ async function storm(kind: ServerKind, n: number, rates: number[], options: { re
     const fixed = rows.filter((r) => String(r.scenario).startsWith("cxfr --rate ") && /\d$/.test(String(r.scenario)) && r.reached === n);
     const best = fixed.sort((x, y) => (x.total_ms as number) - (y.total_ms as number))[0];
     const auto = rows.find((r) => r.scenario === "cxfr --rate auto");
-    const autoVsBest = best && auto?.reached === n ? round((auto.total_ms as number) / (best.total_ms as number), 2) : null;
-    if (autoVsBest !== null) log(`auto: ${autoVsBest}× the best fixed rate's time (${String(best?.scenario)}), p95 ${String(auto?.p95)} ms against ${String(best?.p95)} ms`);
-    return { kind, n, rows, best_fixed: best?.scenario ?? null, auto_vs_best: autoVsBest };
+    const vsBest = (r: Record<string, unknown> | undefined) => (best && r?.reached === n ? round((r.total_ms as number) / (best.total_ms as number), 2) : null);
+    const autoVsBest = vsBest(auto);
+    for (const r of rows.filter((r) => String(r.scenario).startsWith("cxfr --rate auto"))) {
+      log(`${String(r.scenario)}: ${String(vsBest(r))}× the best fixed rate's time (${String(best?.scenario)}), p95 ${String(r.p95)} ms against ${String(best?.p95)} ms`);
+    }
+    return { kind, n, rows, best_fixed: best?.scenario ?? null, auto_vs_best: autoVsBest, ...(CXFR_ALSO ? { also_auto_vs_best: vsBest(rows.find((r) => String(r.scenario).startsWith("cxfr --rate auto ("))) } : {}) };
   } finally {
     await Promise.all([a.stop(), b.stop()]);
   }
@@ -379,6 +386,8 @@ async function main(): Promise<void> {
   if (stormOnly && rounds > 1) {
     const ratios = results.storm.map((s) => s.auto_vs_best).filter((r): r is number => typeof r === "number");
     log(`auto against the best fixed rate, per round: ${ratios.join(", ")}; median ${percentile(ratios, 0.5)}`);
+    const also = results.storm.map((s) => s.also_auto_vs_best).filter((r): r is number => typeof r === "number");
+    if (also.length > 0) log(`auto (${String(args["also-auto"])}) against the best fixed rate, per round: ${also.join(", ")}; median ${percentile(also, 0.5)}`);
   }
   if (args["no-storm"] || stormOnly) {
     // dispatch only, or the storm done above

@@ -7,7 +7,8 @@
 // latency above the target's best is the queue's length in time. The job is fastest while that queue
 // is short but never empty (the target never idles), so the probe is read in three bands:
 //   - under half the congestion limit: headroom — raise (×startFactor per interval until the first cut,
-//     then +stepFraction);
+//     then +stepFraction, or ×startFactor again while the last answers show no queue at all: a quarter
+//     of the limit);
 //   - between half the limit and the limit: the target works at capacity — hold;
 //   - over the limit: congestion — cut by how far over (limit / probe, never deeper than cutFactor).
 // Every signal lags the sending by about one login, so after a cut another cut waits for the cool-down
@@ -112,7 +113,7 @@ interface Verdict {
 }
 
 /** How the freshest probes read: headroom (raise), busy (hold) or a problem (cut). */
-type Reading = { kind: "problem"; verdict: Verdict } | { kind: "busy" } | { kind: "headroom" };
+type Reading = { kind: "problem"; verdict: Verdict } | { kind: "busy" } | { kind: "headroom"; idle: boolean };
 
 export class AutoRate {
   readonly options: AutoRateOptions;
@@ -218,8 +219,8 @@ export class AutoRate {
     // allowed learns nothing about the targets), only on fresh news that the targets keep up, and
     // not while a target already works through a queue.
     const allowed = (this.current * since) / 1000;
-    if (reading.kind === "busy" || used < allowed * 0.5 || !evidence) return undefined;
-    return this.raise(now);
+    if (reading.kind !== "headroom" || used < allowed * 0.5 || !evidence) return undefined;
+    return this.raise(now, reading.idle);
   }
 
   /** After a probe-latency cut: whether the target's queue shrinks (each probe over the limit faster than the one before). */
@@ -237,6 +238,7 @@ export class AutoRate {
 
   private read(now: number): Reading {
     let busy = false;
+    let idle = this.probes.size > 0;
     for (const [target, state] of this.probes) {
       const latest = state.latest;
       if (!latest || !Number.isFinite(state.best)) {
@@ -260,11 +262,13 @@ export class AutoRate {
       // cut); raise only when the newest shows headroom too
       const lowest = judged.reduce((low, sample) => (sample.ms < low.ms ? sample : low));
       if (lowest.ms > limit) return { kind: "problem", verdict: this.probeSlow(target, limit, lowest.ms, state.best, lowest.answered ? "took" : "has not answered in") };
-      if ((judged.at(-1)?.ms ?? 0) > (state.best + limit) / 2) busy = true;
+      const newest = judged.at(-1)?.ms ?? 0;
+      if (newest > (state.best + limit) / 2) busy = true;
+      if (judged.some((sample) => sample.ms > state.best + (limit - state.best) / 4)) idle = false;
     }
     const appearance = this.appearanceProblem();
     if (appearance) return { kind: "problem", verdict: appearance };
-    return busy ? { kind: "busy" } : { kind: "headroom" };
+    return busy ? { kind: "busy" } : { kind: "headroom", idle };
   }
 
   private probeFailed(target: string, reason: string): Verdict {
@@ -305,9 +309,10 @@ export class AutoRate {
     return this.emit({ rate: this.current, previous, change: "cut", cause: why.cause, reason: why.reason, at: now });
   }
 
-  private raise(now: number): AutoRateEvent | undefined {
+  /** `idle`: the probes show no queue at all (the target waits for logins): growing by steps would leave it idle. */
+  private raise(now: number, idle: boolean): AutoRateEvent | undefined {
     const previous = this.current;
-    const grown = this.phase === "start" ? previous * this.options.startFactor : previous + Math.max(1, previous * this.options.stepFraction);
+    const grown = this.phase === "start" || idle ? previous * this.options.startFactor : previous + Math.max(1, previous * this.options.stepFraction);
     this.current = Math.min(this.options.maxRate, grown);
     if (this.current === previous) return undefined;
     const capped = this.current === this.options.maxRate;

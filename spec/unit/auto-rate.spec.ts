@@ -70,9 +70,20 @@ describe("AutoRate (--rate auto)", () => {
     const cut = healthySecond(auto, 3 * SECOND, 900);
     expect(cut).to.include({ change: "cut", cause: "probe-latency", previous: 60, rate: 30 }); // 210/900 < 0.5: the deepest cut
     expect(cut?.reason).to.equal("login probe to b took 900 ms (best 10 ms)");
-    healthySecond(auto, 4 * SECOND, 12); // the 900 ms answers went out before the cut: 12 alone counts
-    expect(auto.rate).to.equal(33); // additive after the first cut: +10 %
+    healthySecond(auto, 4 * SECOND, 80); // the 900 ms answers went out before the cut: 80 alone counts
+    expect(auto.rate).to.equal(33); // a short queue (over a quarter of the limit, under half): +10 % after the first cut
     expect(events.at(-1)?.cause).to.equal("targets-keep-up");
+  });
+
+  it("after a cut, multiplies again while the probes show no queue at all", () => {
+    const { auto } = controller({ startRate: 40, startFactor: 2, stepFraction: 0.1, coolDownMs: 0 });
+    healthySecond(auto, SECOND, 10); // limit 210 ms, a quarter-way 60 ms; 40 → 80
+    healthySecond(auto, 2 * SECOND, 900);
+    healthySecond(auto, 3 * SECOND, 900); // cut to 40
+    healthySecond(auto, 4 * SECOND, 12);
+    expect(auto.rate).to.equal(80);
+    healthySecond(auto, 5 * SECOND, 70); // a queue: by steps again
+    expect(auto.rate).to.equal(88);
   });
 
   it("cuts mildly when the probe is just over its limit", () => {

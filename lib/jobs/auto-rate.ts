@@ -241,10 +241,8 @@ export class AutoRate {
     let idle = this.probes.size > 0;
     for (const [target, state] of this.probes) {
       const latest = state.latest;
-      if (!latest || !Number.isFinite(state.best)) {
-        if (state.fresh && latest && !latest.ok) return { kind: "problem", verdict: this.probeFailed(target, latest.reason) };
-        continue;
-      }
+      if (state.fresh && latest && !latest.ok) return { kind: "problem", verdict: this.probeFailed(target, latest.reason) };
+      if (!latest || !Number.isFinite(state.best)) continue;
       const limit = Math.max(state.best * this.options.probeFactor, state.best + this.options.probeSlackMs);
       // Only probes sent after the last cut tell how the target takes the rate since. One still out
       // for longer than the limit counts with its age so far (a lower bound of its latency).
@@ -252,7 +250,6 @@ export class AutoRate {
       const out = state.outSince !== undefined && state.outSince >= this.lastCut ? now - state.outSince : 0;
       if (out > limit) samples.push({ ms: out, answered: false });
       else if (!state.fresh) continue;
-      else if (!latest.ok) return { kind: "problem", verdict: this.probeFailed(target, latest.reason) };
       const judged = samples.slice(-this.options.probeSamples);
       if (judged.length === 0) {
         busy = true; // news from before the cut only: hold until the target answers for the rate since

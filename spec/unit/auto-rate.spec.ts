@@ -36,6 +36,16 @@ describe("AutoRate (--rate auto)", () => {
     expect(events.at(-1)?.reason).to.equal("at --max-rate 50/s");
   });
 
+  it("with its defaults, reaches 400/s within 1.5 s while the targets keep up", () => {
+    const { auto } = controller();
+    for (const at of [500, 1000, 1500]) {
+      auto.sent(Math.ceil(auto.rate / 2));
+      auto.probed("b", { ok: true, ms: 3 });
+      auto.update(at);
+    }
+    expect(auto.rate).to.be.at.least(400);
+  });
+
   it("decides at most once per interval", () => {
     const { auto } = controller({ startRate: 10, startFactor: 2, intervalMs: 1000 });
     healthySecond(auto, 500);

@@ -6,10 +6,11 @@
 // A busy single-core target (SCRAM logins) queues new clients; the probe waits in that queue, so its
 // latency above the target's best is the queue's length in time. The job is fastest while that queue
 // is short but never empty (the target never idles), so the probe is read in three bands:
-//   - under half the congestion limit: headroom — raise (×startFactor per interval until the first cut,
-//     then +stepFraction, or ×startFactor again while the last answers show no queue at all: a quarter
-//     of the limit);
-//   - between half the limit and the limit: the target works at capacity — hold;
+//   - under a quarter of the congestion limit: headroom — raise (×startFactor per interval until the
+//     first cut, then +stepFraction, or ×startFactor again while the last answers show no queue at
+//     all: an eighth of the limit);
+//   - between a quarter of the limit and the limit: the target works at capacity — hold (a hold
+//     costs little, so one slow answer is enough for it);
 //   - over the limit: congestion — cut by how far over (limit / probe, never deeper than cutFactor).
 // Every signal lags the sending by about one login, so after a cut another cut waits for the cool-down
 // and for news that the queue does not shrink (a probe over the limit no faster than the one before);
@@ -260,8 +261,8 @@ export class AutoRate {
       const lowest = judged.reduce((low, sample) => (sample.ms < low.ms ? sample : low));
       if (lowest.ms > limit) return { kind: "problem", verdict: this.probeSlow(target, limit, lowest.ms, state.best, lowest.answered ? "took" : "has not answered in") };
       const newest = judged.at(-1)?.ms ?? 0;
-      if (newest > (state.best + limit) / 2) busy = true;
-      if (judged.some((sample) => sample.ms > state.best + (limit - state.best) / 4)) idle = false;
+      if (newest > state.best + (limit - state.best) / 4) busy = true;
+      if (judged.some((sample) => sample.ms > state.best + (limit - state.best) / 8)) idle = false;
     }
     const appearance = this.appearanceProblem();
     if (appearance) return { kind: "problem", verdict: appearance };

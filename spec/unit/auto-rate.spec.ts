@@ -80,19 +80,19 @@ describe("AutoRate (--rate auto)", () => {
     const cut = healthySecond(auto, 3 * SECOND, 900);
     expect(cut).to.include({ change: "cut", cause: "probe-latency", previous: 60, rate: 30 }); // 210/900 < 0.5: the deepest cut
     expect(cut?.reason).to.equal("login probe to b took 900 ms (best 10 ms)");
-    healthySecond(auto, 4 * SECOND, 80); // the 900 ms answers went out before the cut: 80 alone counts
-    expect(auto.rate).to.equal(33); // a short queue (over a quarter of the limit, under half): +10 % after the first cut
+    healthySecond(auto, 4 * SECOND, 40); // the 900 ms answers went out before the cut: 40 alone counts
+    expect(auto.rate).to.equal(33); // a short queue (over an eighth of the limit, under a quarter): +10 % after the first cut
     expect(events.at(-1)?.cause).to.equal("targets-keep-up");
   });
 
   it("after a cut, multiplies again while the probes show no queue at all", () => {
     const { auto } = controller({ startRate: 40, startFactor: 2, stepFraction: 0.1, coolDownMs: 0 });
-    healthySecond(auto, SECOND, 10); // limit 210 ms, a quarter-way 60 ms; 40 → 80
+    healthySecond(auto, SECOND, 10); // limit 210 ms, an eighth of the way 35 ms, a quarter 60 ms; 40 → 80
     healthySecond(auto, 2 * SECOND, 900);
     healthySecond(auto, 3 * SECOND, 900); // cut to 40
     healthySecond(auto, 4 * SECOND, 12);
     expect(auto.rate).to.equal(80);
-    healthySecond(auto, 5 * SECOND, 70); // a queue: by steps again
+    healthySecond(auto, 5 * SECOND, 40); // a short queue: by steps again
     expect(auto.rate).to.equal(88);
   });
 
@@ -105,7 +105,7 @@ describe("AutoRate (--rate auto)", () => {
 
   it("holds the rate while the probe shows a queue under the limit (the target works at capacity)", () => {
     const { auto, events } = controller({ startRate: 50, startFactor: 2, probeSlackMs: 200 });
-    healthySecond(auto, SECOND, 10); // limit 210 ms, half-way 110 ms
+    healthySecond(auto, SECOND, 10); // limit 210 ms, a quarter of the way 60 ms
     for (let s = 2; s <= 6; s++) healthySecond(auto, s * SECOND, 150);
     expect(auto.rate).to.equal(100);
     expect(events.map((e) => e.change)).to.deep.equal(["start", "raise"]);
@@ -184,7 +184,7 @@ describe("AutoRate (--rate auto)", () => {
     const { auto } = controller({ startRate: 10, startFactor: 2, probeFactor: 4, probeSlackMs: 200 });
     healthySecond(auto, SECOND, 2);
     healthySecond(auto, 2 * SECOND, 150);
-    healthySecond(auto, 3 * SECOND, 150); // 75× the best, but only 148 ms more: no cut (a hold: it is more than half-way)
+    healthySecond(auto, 3 * SECOND, 150); // 75× the best, but only 148 ms more: no cut (a hold: it is more than a quarter of the way)
     expect(auto.rate).to.equal(20);
   });
 

@@ -13,8 +13,8 @@
 //     costs little, so one slow answer is enough for it);
 //   - over the limit: congestion — cut by how far over (limit / probe, never deeper than cutFactor).
 // Every signal lags the sending by about one login, so after a cut another cut waits for the cool-down
-// and for news that the queue does not shrink (a probe over the limit no faster than the one before);
-// a queue that drains is left to drain. A probe is judged by the lower of the target's last two answers, so
+// and for news that the queue the cut left does not shrink (a probe over the limit, sent after the
+// first one over it since the cut, no faster than that one); a queue that drains is left to drain. A probe is judged by the lower of the target's last two answers, so
 // one answer slowed by something else on a busy machine does not cut. Pure: no timers, no I/O — the
 // caller feeds signals and calls update(now) on its own timer; the clock is whatever `now` it passes.
 import { InputError } from "../errors.ts";
@@ -109,8 +109,15 @@ interface Verdict {
   reason: string;
   /** the rate multiplier this congestion calls for */
   factor: number;
-  /** probe latency behind a probe verdict (a later cut needs a slower one) */
-  probeMs?: number;
+  /** the probe behind a probe verdict: when it went out and its latency (so far) */
+  probe?: { sentAt: number; ms: number };
+}
+
+/** A probe's latency, answered or (still out) so far. */
+interface ProbeSample {
+  sentAt: number;
+  ms: number;
+  answered: boolean;
 }
 
 /** How the freshest probes read: headroom (raise), busy (hold) or a problem (cut). */
@@ -122,8 +129,8 @@ export class AutoRate {
   private phase: "start" | "steady" = "start";
   private lastDecision: number | undefined;
   private lastCut = -Infinity;
-  /** since the last cut: the latest probe latency over the limit (undefined: the last cut had another cause, or none yet) */
-  private overLimitMs: number | undefined;
+  /** since the last cut: the latest probe over the limit (undefined: none yet) */
+  private overLimit: { sentAt: number; ms: number } | undefined;
   private sentTotal = 0;
   private sentInInterval = 0;
   private backTotal = 0;
@@ -210,10 +217,7 @@ export class AutoRate {
     for (const state of this.probes.values()) state.fresh = false;
     if (reading.kind === "problem") {
       if (now - this.lastCut < this.options.coolDownMs) return undefined;
-      if (this.draining(reading.verdict)) {
-        this.overLimitMs = reading.verdict.probeMs;
-        return undefined;
-      }
+      if (this.draining(reading.verdict)) return undefined;
       return this.cut(now, reading.verdict);
     }
     // Raise only when the rate was what held the job back (a job that sent far less than it was
@@ -224,9 +228,19 @@ export class AutoRate {
     return this.raise(now, reading.idle);
   }
 
-  /** After a probe-latency cut: whether the target's queue shrinks (each probe over the limit faster than the one before). */
+  /**
+   * After a cut, whether a slow probe shows a queue that still drains. The first probe over the limit
+   * after a cut shows the queue the cut left (the load sent before it is still queued); only a later
+   * probe, sent after it, tells whether that queue shrinks. A probe still out grows older by itself:
+   * it is the same news until a later one comes. Remembers the probe it was given.
+   */
   private draining(verdict: Verdict): boolean {
-    return verdict.probeMs !== undefined && this.overLimitMs !== undefined && verdict.probeMs < this.overLimitMs;
+    const probe = verdict.probe;
+    if (!probe || this.lastCut === -Infinity) return false;
+    const before = this.overLimit;
+    if (before && probe.sentAt !== before.sentAt && probe.ms >= before.ms) return false;
+    this.overLimit = before && probe.sentAt === before.sentAt ? { sentAt: probe.sentAt, ms: Math.max(before.ms, probe.ms) } : probe;
+    return true;
   }
 
   /** Whether something was heard from the targets since `from`; true when no signal is configured at all. */
@@ -247,9 +261,9 @@ export class AutoRate {
       const limit = Math.max(state.best * this.options.probeFactor, state.best + this.options.probeSlackMs);
       // Only probes sent after the last cut tell how the target takes the rate since. One still out
       // for longer than the limit counts with its age so far (a lower bound of its latency).
-      const samples = state.recent.filter((sample) => sample.sentAt >= this.lastCut).map((sample) => ({ ms: sample.ms, answered: true }));
+      const samples: ProbeSample[] = state.recent.filter((sample) => sample.sentAt >= this.lastCut).map((sample) => ({ ...sample, answered: true }));
       const out = state.outSince !== undefined && state.outSince >= this.lastCut ? now - state.outSince : 0;
-      if (out > limit) samples.push({ ms: out, answered: false });
+      if (out > limit) samples.push({ sentAt: state.outSince as number, ms: out, answered: false });
       else if (!state.fresh) continue;
       const judged = samples.slice(-this.options.probeSamples);
       if (judged.length === 0) {
@@ -259,9 +273,9 @@ export class AutoRate {
       // cut when all of the last answers are over the limit (one slowed by something else does not
       // cut); raise only when the newest shows headroom too
       const lowest = judged.reduce((low, sample) => (sample.ms < low.ms ? sample : low));
-      if (lowest.ms > limit) return { kind: "problem", verdict: this.probeSlow(target, limit, lowest.ms, state.best, lowest.answered ? "took" : "has not answered in") };
-      const newest = judged.at(-1)?.ms ?? 0;
-      if (newest > state.best + (limit - state.best) / 4) busy = true;
+      const newest = judged.at(-1) as ProbeSample;
+      if (lowest.ms > limit) return { kind: "problem", verdict: this.probeSlow(target, limit, lowest, newest, state.best) };
+      if (newest.ms > state.best + (limit - state.best) / 4) busy = true;
       if (judged.some((sample) => sample.ms > state.best + (limit - state.best) / 8)) idle = false;
     }
     const appearance = this.appearanceProblem();
@@ -273,9 +287,11 @@ export class AutoRate {
     return { cause: "probe-failed", reason: `login probe to ${target} failed: ${reason}`, factor: this.options.cutFactor };
   }
 
-  private probeSlow(target: string, limit: number, ms: number, best: number, verb: string): Verdict {
-    const factor = Math.max(this.options.cutFactor, Math.min(MILDEST_CUT, limit / ms));
-    return { cause: "probe-latency", reason: `login probe to ${target} ${verb} ${fmt(ms)} ms (best ${fmt(best)} ms)`, factor, probeMs: ms };
+  /** `lowest` of the last answers sets the cut and the reason; the `newest` tells whether the queue still grows. */
+  private probeSlow(target: string, limit: number, lowest: ProbeSample, newest: ProbeSample, best: number): Verdict {
+    const factor = Math.max(this.options.cutFactor, Math.min(MILDEST_CUT, limit / lowest.ms));
+    const verb = lowest.answered ? "took" : "has not answered in";
+    return { cause: "probe-latency", reason: `login probe to ${target} ${verb} ${fmt(lowest.ms)} ms (best ${fmt(best)} ms)`, factor, probe: { sentAt: newest.sentAt, ms: newest.ms } };
   }
 
   private appearanceProblem(): Verdict | undefined {
@@ -302,7 +318,7 @@ export class AutoRate {
     this.current = Math.max(this.options.minRate, previous * why.factor);
     this.phase = "steady";
     this.lastCut = now;
-    this.overLimitMs = why.probeMs;
+    this.overLimit = undefined;
     if (this.current === previous) return undefined;
     return this.emit({ rate: this.current, previous, change: "cut", cause: why.cause, reason: why.reason, at: now });
   }

@@ -164,6 +164,30 @@ describe("AutoRate (--rate auto)", () => {
     expect(auto.update(4600)).to.include({ change: "cut", previous: 400 });
   });
 
+  it("after a cut, takes the first slow probe for the queue the cut left, and a probe still out for the same news", () => {
+    const { auto, events } = controller({ startRate: 400, probeSlackMs: 200, coolDownMs: 0, intervalMs: 500 });
+    const probe = (sentAt: number, ms: number) => {
+      auto.probing("b", sentAt);
+      auto.probed("b", { ok: true, ms });
+    };
+    probe(0, 5);
+    probe(600, 600);
+    auto.probing("b", 1200);
+    auto.sent(400);
+    auto.update(1500); // 600 ms and one out for 300 ms: cut
+    expect(events.filter((e) => e.change === "cut")).to.have.length(1);
+    auto.probing("b", 1600); // sent after the cut, behind what the cut left
+    for (const at of [2000, 2500, 3000]) {
+      auto.sent(100);
+      auto.update(at); // out 400, 900, 1400 ms: older by itself, no new news
+    }
+    expect(events.filter((e) => e.change === "cut")).to.have.length(1);
+    auto.probed("b", { ok: true, ms: 1500 });
+    probe(3100, 1600); // a later probe, no faster: the queue does not shrink
+    auto.sent(100);
+    expect(auto.update(3500)).to.include({ change: "cut" });
+  });
+
   it("ignores probes that went out before the last cut", () => {
     const { auto } = controller({ startRate: 100, coolDownMs: 0 });
     auto.probing("b", 0);

@@ -9,14 +9,16 @@
 //   - under a quarter of the congestion limit: headroom — raise (×startFactor per interval until the
 //     first cut, then +stepFraction, or ×startFactor again while the last answers show no queue at
 //     all: an eighth of the limit);
-//   - between a quarter of the limit and the limit: the target works at capacity — hold (a hold
-//     costs little, so one slow answer is enough for it);
+//   - between a quarter of the limit and the limit: the target works at capacity — hold (the newest
+//     answer is enough: a hold costs little);
 //   - over the limit: congestion — cut by how far over (limit / probe, never deeper than cutFactor).
-// Every signal lags the sending by about one login, so after a cut another cut waits for the cool-down
-// and for news that the queue the cut left does not shrink (a probe over the limit, sent after the
-// first one over it since the cut, no faster than that one); a queue that drains is left to drain. A probe is judged by the lower of the target's last two answers, so
-// one answer slowed by something else on a busy machine does not cut. Pure: no timers, no I/O — the
-// caller feeds signals and calls update(now) on its own timer; the clock is whatever `now` it passes.
+// A cut needs the lower of the target's last two answers over the limit (a probe still out counts
+// with its age so far), so one answer slowed by something else on a busy machine does not cut.
+// Every signal lags the sending by about one login, so after a cut only probes sent since count,
+// another cut waits for the cool-down and for news that the queue the cut left does not shrink (a
+// probe over the limit, sent after the first one over it since the cut, no faster than that one); a
+// queue that drains is left to drain. Pure: no timers, no I/O — the caller feeds signals and calls
+// update(now) on its own timer; the clock is whatever `now` it passes.
 import { InputError } from "../errors.ts";
 
 export interface AutoRateOptions {
@@ -270,8 +272,6 @@ export class AutoRate {
         busy = true; // news from before the cut only: hold until the target answers for the rate since
         continue;
       }
-      // cut when all of the last answers are over the limit (one slowed by something else does not
-      // cut); raise only when the newest shows headroom too
       const lowest = judged.reduce((low, sample) => (sample.ms < low.ms ? sample : low));
       const newest = judged.at(-1) as ProbeSample;
       if (lowest.ms > limit) return { kind: "problem", verdict: this.probeSlow(target, limit, lowest, newest, state.best) };

@@ -7,7 +7,8 @@
 //   100,200,300,400; no kick-all), e.g. to tune --rate auto; its rows also carry the auto run's rate decisions
 //   (`rate_events`). --rounds K repeats it K times, every other round in reverse order, and logs the median
 //   of auto's time against the best fixed rate's (each ratio within one round). --also-auto DIR adds a row
-//   "cxfr --rate auto (DIR)" run by DIR/bin/cxfr: another checkout's controller, measured in the same round.
+//   "cxfr --rate auto (DIR)" run by DIR/bin/cxfr: another checkout's controller, measured in the same round;
+//   --auto-variants "--burst 1;--max-rate 200" adds a "cxfr --rate auto FLAGS" row for each.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
@@ -25,7 +26,7 @@ const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const CXFR = fileURLToPath(new URL("../../bin/cxfr", import.meta.url));
 
 const { values: args } = parseArgs({
-  options: { full: { type: "boolean" }, n: { type: "string" }, servers: { type: "string" }, out: { type: "string" }, "no-storm": { type: "boolean" }, "storm-only": { type: "boolean" }, rates: { type: "string" }, rounds: { type: "string" }, "also-auto": { type: "string" } },
+  options: { full: { type: "boolean" }, n: { type: "string" }, servers: { type: "string" }, out: { type: "string" }, "no-storm": { type: "boolean" }, "storm-only": { type: "boolean" }, rates: { type: "string" }, rounds: { type: "string" }, "also-auto": { type: "string" }, "auto-variants": { type: "string" } },
 });
 const full = Boolean(args.full);
 const sizes = args.n ? args.n.split(",").map(Number) : full ? [1000, 5000, 10000] : [1000];
@@ -55,6 +56,7 @@ function cxfrEnv(node: LabServer): NodeJS.ProcessEnv {
   };
 }
 
+const autoVariants = (args["auto-variants"] ?? "").split(";").map((v) => v.trim().split(/\s+/).filter(Boolean)).filter((v) => v.length > 0);
 const CXFR_ALSO = args["also-auto"] ? `${args["also-auto"].replace(/\/$/, "")}/bin/cxfr` : undefined;
 
 const cxfr = (node: LabServer, cliArgs: string[], bin = CXFR): Promise<Measured> => measured(process.execPath, [bin, ...cliArgs], cxfrEnv(node));
@@ -284,6 +286,7 @@ async function storm(kind: ServerKind, n: number, rates: number[], options: { re
       { name: "cxfr --rate unlimited", flags: ["--rate", "unlimited"], behaviour: "move" },
       { name: "cxfr --rate auto", flags: ["--rate", "auto"], behaviour: "move" },
       ...(CXFR_ALSO ? [{ name: `cxfr --rate auto (${String(args["also-auto"])})`, flags: ["--rate", "auto"], behaviour: "move" as const, bin: CXFR_ALSO }] : []),
+      ...autoVariants.map((flags) => ({ name: `cxfr --rate auto ${flags.join(" ")}`, flags: ["--rate", "auto", ...flags], behaviour: "move" as const })),
       ...(options.kickAll === false ? [] : [{ name: "kick-all (cxfr --method kick --rate unlimited)", flags: ["--rate", "unlimited", "--method", "kick"], behaviour: "plain" as const }]),
     ];
     // the machine's load drifts: a reversed order puts the drift on the other rows

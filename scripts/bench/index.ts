@@ -310,7 +310,7 @@ async function storm(kind: ServerKind, n: number, rates: number[], options: { re
       log(`stop_kindly: back in ${stats.spanMs} ms, p95 ${stats.p95} ms`);
       await finish(load); // the last scenario: node a is gone now
     }
-    const fixed = rows.filter((r) => String(r.scenario).startsWith("cxfr --rate ") && /\d$/.test(String(r.scenario)) && r.reached === n);
+    const fixed = rows.filter((r) => /^cxfr --rate \d+$/.test(String(r.scenario)) && r.reached === n);
     const best = fixed.sort((x, y) => (x.total_ms as number) - (y.total_ms as number))[0];
     const auto = rows.find((r) => r.scenario === "cxfr --rate auto");
     const vsBest = (r: Record<string, unknown> | undefined) => (best && r?.reached === n ? round((r.total_ms as number) / (best.total_ms as number), 2) : null);

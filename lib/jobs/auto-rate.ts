@@ -8,7 +8,7 @@
 // is short but never empty (the target never idles), so the probe is read in three bands:
 //   - under a quarter of the congestion limit: headroom — raise (×startFactor per interval until the
 //     first cut, then +stepFraction, or ×startFactor again while the last answers show no queue at
-//     all: an eighth of the limit); the growth shrinks as the probe nears the quarter;
+//     all: an eighth of the limit);
 //   - between a quarter of the limit and the limit: the target works at capacity — hold (the newest
 //     answer is enough: a hold costs little);
 //   - over the limit: congestion — cut by how far over (limit / probe, never deeper than cutFactor).
@@ -123,8 +123,7 @@ interface ProbeSample {
 }
 
 /** How the freshest probes read: headroom (raise), busy (hold) or a problem (cut). */
-/** `room`: 1 when the newest answers show no queue at all, down to 0 at the hold band. */
-type Reading = { kind: "problem"; verdict: Verdict } | { kind: "busy" } | { kind: "headroom"; idle: boolean; room: number };
+type Reading = { kind: "problem"; verdict: Verdict } | { kind: "busy" } | { kind: "headroom"; idle: boolean };
 
 export class AutoRate {
   readonly options: AutoRateOptions;
@@ -228,7 +227,7 @@ export class AutoRate {
     // not while a target already works through a queue.
     const allowed = (this.current * since) / 1000;
     if (reading.kind !== "headroom" || used < allowed * 0.5 || !evidence) return undefined;
-    return this.raise(now, reading.idle, reading.room);
+    return this.raise(now, reading.idle);
   }
 
   /**
@@ -257,7 +256,6 @@ export class AutoRate {
   private read(now: number): Reading {
     let busy = false;
     let idle = this.probes.size > 0;
-    let room = 1;
     for (const [target, state] of this.probes) {
       const latest = state.latest;
       if (state.fresh && latest && !latest.ok) return { kind: "problem", verdict: this.probeFailed(target, latest.reason) };
@@ -277,14 +275,12 @@ export class AutoRate {
       const lowest = judged.reduce((low, sample) => (sample.ms < low.ms ? sample : low));
       const newest = judged.at(-1) as ProbeSample;
       if (lowest.ms > limit) return { kind: "problem", verdict: this.probeSlow(target, limit, lowest, newest, state.best) };
-      const holdAt = (limit - state.best) / 4;
-      if (newest.ms > state.best + holdAt) busy = true;
-      room = Math.min(room, Math.max(0, 1 - (newest.ms - state.best) / holdAt));
+      if (newest.ms > state.best + (limit - state.best) / 4) busy = true;
       if (judged.some((sample) => sample.ms > state.best + (limit - state.best) / 8)) idle = false;
     }
     const appearance = this.appearanceProblem();
     if (appearance) return { kind: "problem", verdict: appearance };
-    return busy ? { kind: "busy" } : { kind: "headroom", idle, room };
+    return busy ? { kind: "busy" } : { kind: "headroom", idle };
   }
 
   private probeFailed(target: string, reason: string): Verdict {
@@ -327,15 +323,10 @@ export class AutoRate {
     return this.emit({ rate: this.current, previous, change: "cut", cause: why.cause, reason: why.reason, at: now });
   }
 
-  /**
-   * `idle`: the probes show no queue at all (the target waits for logins): growing by steps would leave it idle.
-   * `room`: how far the newest probe is from the hold band (1: at the target's best); the growth shrinks with
-   * it, so the rate nears the point where the target starts to queue in smaller steps.
-   */
-  private raise(now: number, idle: boolean, room: number): AutoRateEvent | undefined {
+  /** `idle`: the probes show no queue at all (the target waits for logins): growing by steps would leave it idle. */
+  private raise(now: number, idle: boolean): AutoRateEvent | undefined {
     const previous = this.current;
-    const factor = this.phase === "start" || idle ? this.options.startFactor : 1 + this.options.stepFraction;
-    const grown = previous + Math.max(1, previous * (factor - 1) * room);
+    const grown = this.phase === "start" || idle ? previous * this.options.startFactor : previous + Math.max(1, previous * this.options.stepFraction);
     this.current = Math.min(this.options.maxRate, grown);
     if (this.current === previous) return undefined;
     const capped = this.current === this.options.maxRate;

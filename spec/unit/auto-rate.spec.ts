@@ -46,15 +46,6 @@ describe("AutoRate (--rate auto)", () => {
     expect(auto.rate).to.be.at.least(400);
   });
 
-  it("grows less as the probe nears the hold band", () => {
-    const { auto } = controller({ startRate: 100, startFactor: 2, probeSlackMs: 200 });
-    healthySecond(auto, SECOND, 10); // best 10 ms, limit 210 ms, hold band from 60 ms; 100 → 200
-    healthySecond(auto, 2 * SECOND, 35); // half-way to the band: × 1.5
-    expect(auto.rate).to.equal(300);
-    healthySecond(auto, 3 * SECOND, 55); // a tenth of the way left: × 1.1
-    expect(auto.rate).to.be.closeTo(330, 1e-9);
-  });
-
   it("decides at most once per interval", () => {
     const { auto } = controller({ startRate: 10, startFactor: 2, intervalMs: 1000 });
     healthySecond(auto, 500);
@@ -90,9 +81,7 @@ describe("AutoRate (--rate auto)", () => {
     expect(cut).to.include({ change: "cut", cause: "probe-latency", previous: 60, rate: 30 }); // 210/900 < 0.5: the deepest cut
     expect(cut?.reason).to.equal("login probe to b took 900 ms (best 10 ms)");
     healthySecond(auto, 4 * SECOND, 40); // the 900 ms answers went out before the cut: 40 alone counts
-    // a short queue (over an eighth of the limit, under a quarter): +10 % after the first cut, times the room
-    // left before the hold band (40 ms is 30 of the 50 ms to it: 0.4)
-    expect(auto.rate).to.be.closeTo(31.2, 1e-9);
+    expect(auto.rate).to.equal(33); // a short queue (over an eighth of the limit, under a quarter): +10 % after the first cut
     expect(events.at(-1)?.cause).to.equal("targets-keep-up");
   });
 
@@ -101,10 +90,10 @@ describe("AutoRate (--rate auto)", () => {
     healthySecond(auto, SECOND, 10); // limit 210 ms, an eighth of the way 35 ms, a quarter 60 ms; 40 → 80
     healthySecond(auto, 2 * SECOND, 900);
     healthySecond(auto, 3 * SECOND, 900); // cut to 40
-    healthySecond(auto, 4 * SECOND, 10);
+    healthySecond(auto, 4 * SECOND, 12);
     expect(auto.rate).to.equal(80);
-    healthySecond(auto, 5 * SECOND, 40); // a short queue: by steps again (+10 % × 0.4)
-    expect(auto.rate).to.be.closeTo(83.2, 1e-9);
+    healthySecond(auto, 5 * SECOND, 40); // a short queue: by steps again
+    expect(auto.rate).to.equal(88);
   });
 
   it("cuts mildly when the probe is just over its limit", () => {
@@ -120,9 +109,9 @@ describe("AutoRate (--rate auto)", () => {
     for (let s = 2; s <= 6; s++) healthySecond(auto, s * SECOND, 150);
     expect(auto.rate).to.equal(100);
     expect(events.map((e) => e.change)).to.deep.equal(["start", "raise"]);
-    healthySecond(auto, 7 * SECOND, 10);
-    healthySecond(auto, 8 * SECOND, 10);
-    expect(auto.rate).to.equal(400); // no queue again: doubling, as no cut came yet
+    healthySecond(auto, 7 * SECOND, 20);
+    healthySecond(auto, 8 * SECOND, 20);
+    expect(auto.rate).to.equal(400); // headroom again: doubling, as no cut came yet
   });
 
   it("cuts on a probe unanswered for longer than its limit, before it answers, when the answer before was slow too", () => {

@@ -8,7 +8,8 @@
 //   (`rate_events`). --rounds K repeats it K times, every other round in reverse order, and logs the median
 //   of auto's time against the best fixed rate's (each ratio within one round). --also-auto DIR adds a row
 //   "cxfr --rate auto (DIR)" run by DIR/bin/cxfr: another checkout's controller, measured in the same round;
-//   --auto-variants="--burst 1;--max-rate 200" (with "=": the value starts with a dash) adds a "cxfr --rate auto FLAGS" row for each.
+//   --auto-variants="--burst 1;--max-rate 200" (with "=": the value starts with a dash) adds a
+//   "cxfr --rate auto FLAGS" row for each.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";

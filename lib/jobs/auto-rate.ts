@@ -10,7 +10,8 @@
 //     first cut, then +stepFraction, or ×startFactor again while the last answers show no queue at
 //     all: an eighth of the limit);
 //   - between a quarter of the limit and the limit: the target works at capacity — hold (the newest
-//     answer is enough: a hold costs little);
+//     answer is enough: a hold costs little); but when the last two answers are both in this band
+//     and the newer is slower, the queue grows: ease off (the mildest cut) before it reaches the limit;
 //   - over the limit: congestion — cut by how far over (limit / probe, never deeper than cutFactor).
 // A cut needs the lower of the target's last two answers over the limit (a probe still out counts
 // with its age so far), so one answer slowed by something else on a busy machine does not cut.
@@ -275,7 +276,14 @@ export class AutoRate {
       const lowest = judged.reduce((low, sample) => (sample.ms < low.ms ? sample : low));
       const newest = judged.at(-1) as ProbeSample;
       if (lowest.ms > limit) return { kind: "problem", verdict: this.probeSlow(target, limit, lowest, newest, state.best) };
-      if (newest.ms > state.best + (limit - state.best) / 4) busy = true;
+      const holdAt = state.best + (limit - state.best) / 4;
+      if (newest.ms > holdAt) busy = true;
+      // in the hold band and still growing: the rate is over what the target absorbs; ease off before the limit
+      const previous = judged.at(-2);
+      if (previous && lowest.ms > holdAt && newest.ms > previous.ms) {
+        const reason = `login probe to ${target} grows: ${fmt(previous.ms)} → ${fmt(newest.ms)} ms (best ${fmt(state.best)} ms)`;
+        return { kind: "problem", verdict: { cause: "probe-latency", reason, factor: MILDEST_CUT, probe: { sentAt: newest.sentAt, ms: newest.ms } } };
+      }
       if (judged.some((sample) => sample.ms > state.best + (limit - state.best) / 8)) idle = false;
     }
     const appearance = this.appearanceProblem();

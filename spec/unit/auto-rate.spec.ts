@@ -114,6 +114,19 @@ describe("AutoRate (--rate auto)", () => {
     expect(auto.rate).to.equal(400); // headroom again: doubling, as no cut came yet
   });
 
+  it("eases off when two answers in the hold band show the queue still growing", () => {
+    const { auto, events } = controller({ startRate: 100, startFactor: 2, probeSlackMs: 200 });
+    healthySecond(auto, SECOND, 10); // limit 210 ms, hold band from 60 ms; 100 → 200
+    healthySecond(auto, 2 * SECOND, 150);
+    expect(auto.rate).to.equal(200); // one answer in the band: hold
+    const eased = healthySecond(auto, 3 * SECOND, 180);
+    expect(eased).to.include({ change: "cut", cause: "probe-latency", reason: "login probe to b grows: 150 → 180 ms (best 10 ms)", rate: 170 });
+    healthySecond(auto, 4 * SECOND, 120);
+    healthySecond(auto, 5 * SECOND, 100); // shrinking in the band: hold
+    expect(auto.rate).to.equal(170);
+    expect(events.filter((e) => e.change === "cut")).to.have.length(1);
+  });
+
   it("cuts on a probe unanswered for longer than its limit, before it answers, when the answer before was slow too", () => {
     const { auto } = controller({ startRate: 200, startFactor: 2, probeSlackMs: 200 });
     healthySecond(auto, SECOND, 5); // limit 205 ms; 200 → 400

@@ -2,7 +2,7 @@
 // with what the clients saw per 250 ms: packets received, logins started on the target, logins done.
 // Shows the rate a drain really sends at (e.g. `--rate 200 --burst 1` against `--rate auto`). Not part
 // of `npm run bench`.
-//   tsx scripts/bench/storm-timeline.ts [--n 500] [--against "--rate 200 --burst 1"] -- <drain flags…>
+//   tsx scripts/bench/storm-timeline.ts [--n 500] ["--against=--rate 200 --burst 1"] -- <drain flags…>
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { startServer, stopAllLabProcesses } from "../../spec/support/lab/index.ts";

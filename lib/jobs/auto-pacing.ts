@@ -12,7 +12,7 @@ export interface AutoPacingOptions {
   /** the users' domain (the probe's stream `to`) */
   domain: string;
   controller?: Partial<AutoRateOptions>;
-  /** default 500 ms: a probe per target at most this often */
+  /** default 250 ms: a probe per target at most this often (two per decision interval) */
   probeIntervalMs?: number;
   /** default 3000 ms */
   probeTimeoutMs?: number;
@@ -51,11 +51,12 @@ export function startAutoPacing(o: AutoPacingOptions): AutoPacing {
   const stopped = new AbortController();
   const prober: LoginProber = (o.startProbes ?? startLoginProbes)(
     o.targets,
-    { domain: o.domain, timeoutMs: o.probeTimeoutMs ?? 3000, intervalMs: o.probeIntervalMs ?? 500 },
+    { domain: o.domain, timeoutMs: o.probeTimeoutMs ?? 3000, intervalMs: o.probeIntervalMs ?? 250 },
     (label, result) => {
       controller.probed(label, result.ok ? { ok: true, ms: result.ms } : { ok: false, reason: result.reason });
       if (waiting.delete(label) && waiting.size === 0) baseline();
     },
+    (label) => controller.probing(label, now()),
   );
   const tickMs = Math.max(50, controller.options.intervalMs / 4);
   const decide = async () => {

@@ -77,17 +77,20 @@ export interface LoginProber {
 
 /**
  * Probes every target every intervalMs, one probe per target at a time, and hands each result to
- * onResult(label, result). The first round starts at once, so a baseline exists before any load.
+ * onResult(label, result); onStart(label), if given, hears when each probe goes out (an unanswered
+ * probe is news too). The first round starts at once, so a baseline exists before any load.
  */
 export function startLoginProbes(
   targets: Array<{ label: string; address: HostPort }>,
   options: LoginProbeOptions & { intervalMs: number },
   onResult: (label: string, result: LoginProbeResult) => void,
+  onStart?: (label: string) => void,
 ): LoginProber {
   let stopped = false;
   const timers = new Set<NodeJS.Timeout>();
   const loop = async (target: { label: string; address: HostPort }) => {
     while (!stopped) {
+      onStart?.(target.label);
       const result = await probeLogin(target.address, options);
       if (stopped) return;
       onResult(target.label, result);

@@ -3,6 +3,13 @@
 // unlimited, kick-all, stop_kindly and --rate auto). Every ratio in the table is between two figures
 // measured in the same run on the same lab nodes. Results: bench/results/<time>-<quick|full>.json.
 //   options: --full, --n N[,N…] (instead of the default sizes), --servers prosody,ejabberd, --no-storm, --out FILE
+//   --storm-only: only the reconnect storm on Prosody (N = 500 unless --n; fixed rates from --rates, default
+//   100,200,300,400; no kick-all), e.g. to tune --rate auto; its rows also carry the auto run's rate decisions
+//   (`rate_events`). --rounds K repeats it K times, every other round in reverse order, and logs the median
+//   of auto's time against the best fixed rate's (each ratio within one round). --also-auto DIR adds a row
+//   "cxfr --rate auto (DIR)" run by DIR/bin/cxfr: another checkout's controller, measured in the same round;
+//   --auto-variants="--burst 1;--max-rate 200" (with "=": the value starts with a dash) adds a
+//   "cxfr --rate auto FLAGS" row for each.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
@@ -14,18 +21,24 @@ import { measureLinkLimit, type LinkLimit } from "./link-limit.ts";
 import { percentile, round, startLoad, stormStats, type Load, type StormStats } from "./load.ts";
 import { measured, type Measured } from "./measure.ts";
 import type { Behaviour, Endpoint } from "./raw-client.ts";
+import { startLoginProbes } from "../../lib/link/login-probe.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const CXFR = fileURLToPath(new URL("../../bin/cxfr", import.meta.url));
 
 const { values: args } = parseArgs({
-  options: { full: { type: "boolean" }, n: { type: "string" }, servers: { type: "string" }, out: { type: "string" }, "no-storm": { type: "boolean" } },
+  options: { full: { type: "boolean" }, n: { type: "string" }, servers: { type: "string" }, out: { type: "string" }, "no-storm": { type: "boolean" }, "storm-only": { type: "boolean" }, rates: { type: "string" }, rounds: { type: "string" }, "also-auto": { type: "string" }, "auto-variants": { type: "string" } },
 });
 const full = Boolean(args.full);
 const sizes = args.n ? args.n.split(",").map(Number) : full ? [1000, 5000, 10000] : [1000];
 const kinds = (args.servers ?? (full ? "prosody,ejabberd" : "prosody")).split(",") as ServerKind[];
 if (sizes.some((n) => !(Number.isInteger(n) && n > 0))) throw new Error(`--n: a whole number > 0 (got ${String(args.n)})`);
 for (const k of kinds) if (k !== "prosody" && k !== "ejabberd") throw new Error(`--servers: prosody and/or ejabberd (got ${k})`);
+const stormOnly = Boolean(args["storm-only"]);
+const rounds = Number(args.rounds ?? 1);
+if (!(Number.isInteger(rounds) && rounds > 0)) throw new Error(`--rounds: a whole number > 0 (got ${String(args.rounds)})`);
+const stormRates = args.rates ? args.rates.split(",").map(Number) : undefined;
+if (stormRates?.some((r) => !(r > 0))) throw new Error(`--rates: numbers > 0 (got ${String(args.rates)})`);
 
 const log = (text: string): void => void process.stderr.write(`bench: ${text}\n`);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -44,7 +57,10 @@ function cxfrEnv(node: LabServer): NodeJS.ProcessEnv {
   };
 }
 
-const cxfr = (node: LabServer, cliArgs: string[]): Promise<Measured> => measured(process.execPath, [CXFR, ...cliArgs], cxfrEnv(node));
+const autoVariants = (args["auto-variants"] ?? "").split(";").map((v) => v.trim().split(/\s+/).filter(Boolean)).filter((v) => v.length > 0);
+const CXFR_ALSO = args["also-auto"] ? `${args["also-auto"].replace(/\/$/, "")}/bin/cxfr` : undefined;
+
+const cxfr = (node: LabServer, cliArgs: string[], bin = CXFR): Promise<Measured> => measured(process.execPath, [bin, ...cliArgs], cxfrEnv(node));
 
 function machine(): Record<string, unknown> {
   const version = (pkg: string) => {
@@ -56,9 +72,10 @@ function machine(): Record<string, unknown> {
   };
   const commit = (() => {
     try {
-      return execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim();
+      return execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
     } catch {
-      return "unknown";
+      // a copy made by `git archive` (to bench one commit while the checkout changes) says which commit it is
+      return process.env.CXFR_BENCH_COMMIT ?? "unknown";
     }
   })();
   return {
@@ -134,10 +151,12 @@ interface DrainResult {
   cpuS: number;
   cpuSPer1000: number;
   storm: StormStats;
+  /** `--rate auto`: the controller's decisions, ms after cxfr's start */
+  rateEvents?: Array<{ atMs: number; rate: number; change: string; reason: string }>;
 }
 
-async function drain(a: LabServer, b: LabServer, load: Load, extra: string[]): Promise<DrainResult> {
-  const r = await cxfr(a, ["drain", "--to", b.c2sAddress, "--json", "--grace", "10s", ...extra]);
+async function drain(a: LabServer, b: LabServer, load: Load, extra: string[], bin = CXFR): Promise<DrainResult> {
+  const r = await cxfr(a, ["drain", "--to", b.c2sAddress, "--json", "--grace", "10s", ...extra], bin);
   if (r.code === 2) throw new UsageError(r.stderr.trim());
   await load.settled(Math.max(60_000, load.sessions.length * 30));
   const n = load.sessions.length;
@@ -148,6 +167,11 @@ async function drain(a: LabServer, b: LabServer, load: Load, extra: string[]): P
   const eventTimes = (pattern: RegExp) => r.stdout.split("\n").flatMap((line) => (pattern.test(line) ? [Date.parse(/"ts":"([^"]+)"/.exec(line)?.[1] ?? "")] : [])).filter((t) => Number.isFinite(t));
   const sentTs = eventTimes(/"event":"(sent|kick)"/);
   const listedAt = eventTimes(/"event":"scan"/)[0];
+  const rateEvents = r.stdout.split("\n").flatMap((line) => {
+    if (!line.includes('"event":"rate"')) return [];
+    const e = JSON.parse(line) as { ts: string; rate: number; change: string; reason: string };
+    return [{ atMs: round(Date.parse(e.ts) - r.startedWall), rate: e.rate, change: e.change, reason: e.reason }];
+  });
   return {
     exitCode: r.code,
     wallMs: round(r.wallMs),
@@ -159,6 +183,7 @@ async function drain(a: LabServer, b: LabServer, load: Load, extra: string[]): P
     cpuS: round(r.cpuS, 2),
     cpuSPer1000: round((r.cpuS / n) * 1000, 2),
     storm: stormStats(load.sessions),
+    ...(rateEvents.length > 0 ? { rateEvents } : {}),
   };
 }
 
@@ -237,31 +262,52 @@ async function dispatch(kind: ServerKind, n: number, baselineSample: number): Pr
   }
 }
 
+/**
+ * Runs a storm row while the bench probes the target's login path itself (lib/link/login-probe.ts, as
+ * --rate auto does) and logs the slowest probe of each half second: what auto's signal looked like.
+ */
+async function probed(target: LabServer, run: () => Promise<DrainResult>): Promise<DrainResult> {
+  const started = performance.now();
+  const samples: Array<{ at: number; ms: number }> = [];
+  const prober = startLoginProbes([{ label: target.name, address: { host: target.host, port: target.c2sPort } }], { domain: target.domain, timeoutMs: 5000, intervalMs: 250 }, (_label, r) =>
+    samples.push({ at: performance.now() - started - r.ms, ms: r.ms }),
+  );
+  try {
+    return await run();
+  } finally {
+    prober.stop();
+    const buckets = new Map<number, number>();
+    for (const s of samples) buckets.set(Math.floor(s.at / 500), Math.max(buckets.get(Math.floor(s.at / 500)) ?? 0, s.ms));
+    log(`  probe (slowest per 0.5 s, by start): ${[...buckets].map(([k, ms]) => `${(k / 2).toFixed(1)}s ${round(ms)}`).join(", ")}`);
+  }
+}
+
 /** The reconnect storm on one target: moving clients at fixed rates, unlimited, --rate auto; plain clients under kick-all and (ejabberd) stop_kindly. */
-async function storm(kind: ServerKind, n: number, rates: number[]): Promise<Record<string, unknown>> {
+async function storm(kind: ServerKind, n: number, rates: number[], options: { reversed?: boolean; kickAll?: boolean } = {}): Promise<Record<string, unknown>> {
   log(`storm on ${kind}, N = ${n}`);
   const list = users(n);
   const b = await startServer({ kind, name: `storm-${kind}-b`, users: list });
   const a = await startServer({ kind, name: `storm-${kind}-a`, users: list });
   const rows: Array<Record<string, unknown>> = [];
   const row = (name: string, r: DrainResult) => {
-    rows.push({ scenario: name, total_ms: r.storm.spanMs + 0, cxfr_wall_ms: r.wallMs, ...r.storm });
+    rows.push({ scenario: name, total_ms: r.storm.spanMs + 0, cxfr_wall_ms: r.wallMs, ...r.storm, ...(r.rateEvents ? { rate_events: r.rateEvents } : {}) });
     log(`${name}: back in ${r.storm.spanMs} ms, p95 ${r.storm.p95} ms, peak ${r.storm.peakLoginsPerSecond}/s`);
+    for (const e of r.rateEvents ?? []) log(`  ${(e.atMs / 1000).toFixed(1)} s: ${e.change} ${e.rate}/s (${e.reason})`);
   };
   try {
-    for (const rate of rates) {
-      const load = await loadOn(a, b, n, "move");
-      row(`cxfr --rate ${rate}`, await drain(a, b, load, ["--rate", String(rate), "--burst", "1"]));
-      await finish(load);
-    }
-    for (const [name, flags] of [
-      ["cxfr --rate unlimited", ["--rate", "unlimited"]],
-      ["cxfr --rate auto", ["--rate", "auto"]],
-      ["kick-all (cxfr --method kick --rate unlimited)", ["--rate", "unlimited", "--method", "kick"]],
-    ] as const) {
-      const load = await loadOn(a, b, n, name.startsWith("kick") ? "plain" : "move");
+    const scenarios: Array<{ name: string; flags: string[]; behaviour: Behaviour; bin?: string }> = [
+      ...rates.map((rate) => ({ name: `cxfr --rate ${rate}`, flags: ["--rate", String(rate), "--burst", "1"], behaviour: "move" as const })),
+      { name: "cxfr --rate unlimited", flags: ["--rate", "unlimited"], behaviour: "move" },
+      { name: "cxfr --rate auto", flags: ["--rate", "auto"], behaviour: "move" },
+      ...(CXFR_ALSO ? [{ name: `cxfr --rate auto (${String(args["also-auto"])})`, flags: ["--rate", "auto"], behaviour: "move" as const, bin: CXFR_ALSO }] : []),
+      ...autoVariants.map((flags) => ({ name: `cxfr --rate auto ${flags.join(" ")}`, flags: ["--rate", "auto", ...flags], behaviour: "move" as const })),
+      ...(options.kickAll === false ? [] : [{ name: "kick-all (cxfr --method kick --rate unlimited)", flags: ["--rate", "unlimited", "--method", "kick"], behaviour: "plain" as const }]),
+    ];
+    // the machine's load drifts: a reversed order puts the drift on the other rows
+    for (const { name, flags, behaviour, bin } of options.reversed ? scenarios.reverse() : scenarios) {
+      const load = await loadOn(a, b, n, behaviour);
       try {
-        row(name, await drain(a, b, load, [...flags]));
+        row(name, await probed(b, () => drain(a, b, load, flags, bin)));
       } catch (err) {
         if (!(err instanceof UsageError)) throw err;
         rows.push({ scenario: name, unavailable: err.message });
@@ -278,9 +324,15 @@ async function storm(kind: ServerKind, n: number, rates: number[]): Promise<Reco
       log(`stop_kindly: back in ${stats.spanMs} ms, p95 ${stats.p95} ms`);
       await finish(load); // the last scenario: node a is gone now
     }
-    const fixed = rows.filter((r) => String(r.scenario).startsWith("cxfr --rate ") && /\d$/.test(String(r.scenario)) && r.reached === n);
+    const fixed = rows.filter((r) => /^cxfr --rate \d+$/.test(String(r.scenario)) && r.reached === n);
     const best = fixed.sort((x, y) => (x.total_ms as number) - (y.total_ms as number))[0];
-    return { kind, n, rows, best_fixed: best?.scenario ?? null };
+    const auto = rows.find((r) => r.scenario === "cxfr --rate auto");
+    const vsBest = (r: Record<string, unknown> | undefined) => (best && r?.reached === n ? round((r.total_ms as number) / (best.total_ms as number), 2) : null);
+    const autoVsBest = vsBest(auto);
+    for (const r of rows.filter((r) => String(r.scenario).startsWith("cxfr --rate auto"))) {
+      log(`${String(r.scenario)}: ${String(vsBest(r))}× the best fixed rate's time (${String(best?.scenario)}), p95 ${String(r.p95)} ms against ${String(best?.p95)} ms`);
+    }
+    return { kind, n, rows, best_fixed: best?.scenario ?? null, auto_vs_best: autoVsBest, ...(CXFR_ALSO ? { also_auto_vs_best: vsBest(rows.find((r) => String(r.scenario).startsWith("cxfr --rate auto ("))) } : {}) };
   } finally {
     await Promise.all([a.stop(), b.stop()]);
   }
@@ -342,20 +394,29 @@ async function main(): Promise<void> {
   execFileSync(process.execPath, [fileURLToPath(new URL("../../node_modules/typescript/bin/tsc", import.meta.url)), "-p", "tsconfig.build.json"], { cwd: ROOT, stdio: "inherit" });
   const facts = machine();
   const results = { startup: await startup(), dispatch: [] as Array<Record<string, unknown>>, storm: [] as Array<Record<string, unknown>> };
-  for (const kind of kinds) {
+  for (const kind of stormOnly ? [] : kinds) {
     for (const n of sizes) results.dispatch.push(await dispatch(kind, n, full ? (kind === "prosody" ? 100 : 20) : 30));
   }
-  if (args["no-storm"]) {
-    // dispatch only
+  for (let round = 0; stormOnly && round < rounds; round++) {
+    results.storm.push(await storm("prosody", args.n ? (sizes[0] as number) : 500, stormRates ?? [100, 200, 300, 400], { reversed: round % 2 === 1, kickAll: false }));
+  }
+  if (stormOnly && rounds > 1) {
+    const ratios = results.storm.map((s) => s.auto_vs_best).filter((r): r is number => typeof r === "number");
+    log(`auto against the best fixed rate, per round: ${ratios.join(", ")}; median ${percentile(ratios, 0.5)}`);
+    const also = results.storm.map((s) => s.also_auto_vs_best).filter((r): r is number => typeof r === "number");
+    if (also.length > 0) log(`auto (${String(args["also-auto"])}) against the best fixed rate, per round: ${also.join(", ")}; median ${percentile(also, 0.5)}`);
+  }
+  if (args["no-storm"] || stormOnly) {
+    // dispatch only, or the storm done above
   } else if (full) {
     for (const kind of kinds) results.storm.push(await storm(kind, 1000, [50, 100, 200, 400]));
   } else {
-    results.storm.push(await storm("prosody", Math.min(sizes[0] as number, 500), [100, 250]));
+    results.storm.push(await storm("prosody", Math.min(sizes[0] as number, 500), stormRates ?? [100, 250]));
   }
   const rows = summaryRows(results as never);
   const text = table(rows);
   process.stdout.write(`\n${text}\n\n`);
-  const out = args.out ?? `${ROOT}bench/results/${new Date(began).toISOString().replace(/[:.]/g, "-")}-${full ? "full" : "quick"}.json`;
+  const out = args.out ?? `${ROOT}bench/results/${new Date(began).toISOString().replace(/[:.]/g, "-")}-${full ? "full" : stormOnly ? "storm" : "quick"}.json`;
   mkdirSync(`${ROOT}bench/results`, { recursive: true });
   writeFileSync(out, `${JSON.stringify({ command: ["npm run bench", ...(process.argv.length > 2 ? ["--", ...process.argv.slice(2)] : [])].join(" "), began: new Date(began).toISOString(), took_s: round((Date.now() - began) / 1000), machine: facts, results, table: rows }, null, 2)}\n`);
   log(`results: ${out} (${round((Date.now() - began) / 1000)} s)`);

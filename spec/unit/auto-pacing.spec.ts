@@ -64,4 +64,41 @@ describe("auto pacing (probes + controller + rate setter)", () => {
       pacing.stop();
     }
   });
+
+  it("cuts on a probe that stays unanswered, before it times out, once the answer before it was slow", async () => {
+    // the first probe is answered at once (the baseline), the second after 300 ms, the third never
+    let probes = 0;
+    const server = createServer((socket) => {
+      socket.on("error", () => undefined);
+      socket.once("data", () => {
+        probes++;
+        if (probes === 1) socket.write(GREETING);
+        else if (probes === 2) setTimeout(() => socket.write(GREETING), 300);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const address = server.address();
+    const port = typeof address === "object" && address ? address.port : 0;
+    const events: AutoRateEvent[] = [];
+    const pacing = startAutoPacing({
+      targets: [{ label: "b", address: { host: "127.0.0.1", port } }],
+      domain: "example.com",
+      controller: { startRate: 40, intervalMs: 50, probeSlackMs: 100 },
+      probeIntervalMs: 10,
+      probeTimeoutMs: 5000,
+      setRate: () => undefined,
+      onEvent: (e) => events.push(e),
+    });
+    try {
+      await pacing.ready;
+      for (let i = 0; i < 100 && !events.some((e) => e.change === "cut"); i++) await new Promise((r) => setTimeout(r, 20));
+      const cut = events.find((e) => e.change === "cut");
+      expect(cut).to.include({ cause: "probe-latency" });
+      expect(cut?.reason).to.match(/^login probe to b has not answered in \d+/);
+      expect(probes).to.equal(3);
+    } finally {
+      pacing.stop();
+      server.close();
+    }
+  });
 });

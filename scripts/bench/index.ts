@@ -296,7 +296,9 @@ async function storm(kind: ServerKind, n: number, rates: number[], options: { re
   };
   try {
     const scenarios: Array<{ name: string; flags: string[]; behaviour: Behaviour; bin?: string }> = [
-      ...rates.map((rate) => ({ name: `cxfr --rate ${rate}`, flags: ["--rate", String(rate), "--burst", "1"], behaviour: "move" as const })),
+      // the default burst, as operators and --rate auto run: with --burst 1 a token that falls due while the pacer
+      // oversleeps (ms timers, the jitter's stretch) is lost, and "--rate 400" sent ≈180/s
+      ...rates.map((rate) => ({ name: `cxfr --rate ${rate}`, flags: ["--rate", String(rate)], behaviour: "move" as const })),
       { name: "cxfr --rate unlimited", flags: ["--rate", "unlimited"], behaviour: "move" },
       { name: "cxfr --rate auto", flags: ["--rate", "auto"], behaviour: "move" },
       ...(CXFR_ALSO ? [{ name: `cxfr --rate auto (${String(args["also-auto"])})`, flags: ["--rate", "auto"], behaviour: "move" as const, bin: CXFR_ALSO }] : []),

@@ -1,7 +1,8 @@
 import { selectNode, type Config, type NodeConfig } from "../config.ts";
 import { ConnectError, CxfrError, ExitCode, InputError, NotFoundError } from "../errors.ts";
 import { openNode, type NodeSession } from "../cli/connect.ts";
-import { PLANNED_KINDS, type JobSpec } from "../jobs/job-schema.ts";
+import { PLANNED_KINDS } from "../jobs/job-defaults.ts";
+import type { JobSpec } from "../jobs/job-schema.ts";
 import type { JobJournal, JobState, SessionSnapshot } from "../jobs/journal-port.ts";
 import { assertSessionsOnline, assertTargetsReachable, prepareJob, runPreparedJob, type PreparedJob } from "../jobs/launch.ts";
 import type { JobSummary } from "../jobs/outcomes.ts";

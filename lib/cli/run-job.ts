@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
 import type { Config, NodeConfig } from "../config.ts";
 import { NotFoundError } from "../errors.ts";
-import { PLANNED_KINDS, type JobSpec } from "../jobs/job-schema.ts";
+import { PLANNED_KINDS } from "../jobs/job-defaults.ts";
+import type { JobSpec } from "../jobs/job-schema.ts";
 import { noJournal, type JobJournal, type JobState, type SessionSnapshot } from "../jobs/journal-port.ts";
 import { assertSessionsOnline, assertTargetsReachable, prepareJob, runPreparedJob, type PreparedJob } from "../jobs/launch.ts";
 import { holdRefs, nodeRef } from "../jobs/hold-key.ts";

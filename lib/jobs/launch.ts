@@ -11,7 +11,8 @@ import { bareJid, canonicalJid, parseFullJid, sameJid } from "../xmpp/jid.ts";
 // NodeSession and JobSettings are shared with the CLI; they belong one layer down once lib/cli/ is split
 import type { NodeSession } from "../cli/connect.ts";
 import { readJobSettings, type JobSettings } from "../cli/job-options.ts";
-import { fieldName, FALLBACK_DEFAULT, readFrom, type FieldStyle, type JobSpec } from "./job-schema.ts";
+import { fieldName, FALLBACK_DEFAULT, readFrom, type FieldStyle } from "./job-defaults.ts";
+import type { JobSpec } from "./job-schema.ts";
 import type { JobJournal, SessionSnapshot } from "./journal-port.ts";
 import type { JobSummary } from "./outcomes.ts";
 import { startAutoPacing } from "./auto-pacing.ts";

@@ -5,7 +5,8 @@ import { InputError } from "../errors.ts";
 import { parsePositiveInt } from "../input.ts";
 import { homeOf } from "./home.ts";
 import { parseHomeMap, type HomeLookup } from "./home-map.ts";
-import { fieldName, type FieldStyle, type JobSpec, type PlannedKind } from "./job-schema.ts";
+import { fieldName, type FieldStyle, type PlannedKind } from "./job-defaults.ts";
+import type { JobSpec } from "./job-schema.ts";
 import { DEFAULT_TOLERANCE, parseTolerance, planEven, planRebalanceTo, planRedirect, type Amount, type Placement, type Plan } from "./placement.ts";
 
 export interface Planner {

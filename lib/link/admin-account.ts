@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { isIP } from "node:net";
-import { client, type Client } from "@xmpp/client";
+import type { Client } from "@xmpp/client";
 import xml, { type Element } from "@xmpp/xml";
 import { ConnectError, CxfrError, LinkFailedError } from "../errors.ts";
 import { formatHostPort, type HostPort } from "../xmpp/address.ts";
@@ -79,6 +79,8 @@ export class AdminAccount extends ConnectionLifecycle {
     this.status("connecting");
     const { local, domain } = parseJid(this.options.jid, "admin account");
     const service = `xmpp://${this.server}`;
+    // loaded here, not at the top: a node without an admin account (and cxfr --help) never pays for @xmpp/client
+    const { client } = await import("@xmpp/client");
     const xmpp = client({
       service,
       domain,

@@ -34,6 +34,17 @@ function partTooLong(part: string): boolean {
 
 /** Why `domain` is not a valid domainpart (hostname, IPv4, or bracketed IPv6), or undefined when it is one. */
 export function domainProblem(domain: string): string | undefined {
+  if (validDomains.has(domain)) return undefined;
+  const problem = findDomainProblem(domain);
+  // A listing checks the same few domains thousands of times: remember the valid ones (bounded).
+  if (problem === undefined && validDomains.size < MAX_REMEMBERED_DOMAINS) validDomains.add(domain);
+  return problem;
+}
+
+const MAX_REMEMBERED_DOMAINS = 64;
+const validDomains = new Set<string>();
+
+function findDomainProblem(domain: string): string | undefined {
   if (domain === "") return "has an empty domain";
   if (partTooLong(domain)) return `has a domain longer than ${MAX_PART_BYTES} bytes`;
   if (domain.startsWith("[")) {
@@ -79,11 +90,9 @@ export function parseJid(input: string, field: string): Jid {
     if (bad) fail(`has the control character ${visible(bad[0])} in the resource`);
   }
 
-  return {
-    ...(local !== undefined && { local }),
-    domain,
-    ...(resource !== undefined && { resource }),
-  };
+  const jid: Jid = local === undefined ? { domain } : { local, domain };
+  if (resource !== undefined) jid.resource = resource;
+  return jid;
 }
 
 /** A JID naming one session: user@domain/resource. */
@@ -109,10 +118,25 @@ export function formatJid(j: Jid): string {
  * a trailing dot of the domain dropped; the resource compared as is). A string is split as written, without validation.
  */
 export function canonicalJid(j: Jid | string): string {
+  if (typeof j === "string" && isCanonicalAscii(j)) return j;
   const jid = typeof j === "string" ? splitJid(j) : j;
   const fold = (part: string) => part.normalize("NFC").toLowerCase();
   const domain = fold(jid.domain).replace(/\.$/, "");
   return formatJid({ ...(jid.local !== undefined && { local: fold(jid.local) }), domain, ...(jid.resource !== undefined && { resource: jid.resource }) });
+}
+
+/**
+ * Whether canonicalJid would return `input` unchanged because its localpart and domain are ASCII without capitals
+ * and the domain has no trailing dot: the common case, answered without allocating (listings canonicalise every entry).
+ */
+function isCanonicalAscii(input: string): boolean {
+  const slash = input.indexOf("/");
+  const end = slash < 0 ? input.length : slash;
+  for (let i = 0; i < end; i++) {
+    const code = input.charCodeAt(i);
+    if (code > 0x7f || (code >= 0x41 && code <= 0x5a)) return false;
+  }
+  return input.charCodeAt(end - 1) !== 0x2e; // "."
 }
 
 /** Whether two JIDs name the same entity (see canonicalJid). */

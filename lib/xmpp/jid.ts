@@ -118,7 +118,11 @@ export function formatJid(j: Jid): string {
  * a trailing dot of the domain dropped; the resource compared as is). A string is split as written, without validation.
  */
 export function canonicalJid(j: Jid | string): string {
-  if (typeof j === "string" && isCanonicalAscii(j)) return j;
+  if (typeof j === "string") {
+    if (isCanonicalAscii(j)) return j;
+  } else if (foldsToItself(j.local ?? "", (j.local ?? "").length) && foldsToItself(j.domain, j.domain.length) && !j.domain.endsWith(".")) {
+    return formatJid(j);
+  }
   const jid = typeof j === "string" ? splitJid(j) : j;
   const fold = (part: string) => part.normalize("NFC").toLowerCase();
   const domain = fold(jid.domain).replace(/\.$/, "");
@@ -132,11 +136,16 @@ export function canonicalJid(j: Jid | string): string {
 function isCanonicalAscii(input: string): boolean {
   const slash = input.indexOf("/");
   const end = slash < 0 ? input.length : slash;
+  return foldsToItself(input, end) && input.charCodeAt(end - 1) !== 0x2e; // "."
+}
+
+/** Whether the first `end` characters are ASCII without capitals (NFC and lower case leave them as they are). */
+function foldsToItself(text: string, end: number): boolean {
   for (let i = 0; i < end; i++) {
-    const code = input.charCodeAt(i);
+    const code = text.charCodeAt(i);
     if (code > 0x7f || (code >= 0x41 && code <= 0x5a)) return false;
   }
-  return input.charCodeAt(end - 1) !== 0x2e; // "."
+  return true;
 }
 
 /** Whether two JIDs name the same entity (see canonicalJid). */

@@ -216,6 +216,9 @@ describe("jid", () => {
       expect(canonicalJid("vip@example.com/A@B.C")).to.equal("vip@example.com/A@B.C");
       expect(canonicalJid("vip@ex\u00c4mple.com/r")).to.equal("vip@ex\u00e4mple.com/r");
       expect(canonicalJid("vip@example.com/r")).to.equal("vip@example.com/r");
+      expect(canonicalJid({ local: "vip", domain: "example.com.", resource: "R" })).to.equal("vip@example.com/R");
+      expect(canonicalJid({ local: "vip", domain: "example.com", resource: "R" })).to.equal("vip@example.com/R");
+      expect(canonicalJid({ domain: "Example.com" })).to.equal("example.com");
     });
   });
 

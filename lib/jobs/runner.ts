@@ -116,8 +116,11 @@ interface Listing {
 }
 
 /** The key sessions are matched on: the canonical full JID (RFC 7622: localpart and domain folded, resource as is). */
-export function sessionKey(session: { bare: string; resource: string }): string {
-  return canonicalJid(`${session.bare}/${session.resource}`);
+export function sessionKey(session: { jid?: string; bare: string; resource: string }): string {
+  const { jid, bare, resource } = session;
+  // a listed session's jid is already "bare/resource": reuse it rather than build the same string per scan
+  const spelled = jid !== undefined && jid.length === bare.length + 1 + resource.length && jid.startsWith(bare) && jid.endsWith(resource) && jid[bare.length] === "/";
+  return canonicalJid(spelled ? jid : `${bare}/${resource}`);
 }
 
 /**
@@ -691,7 +694,9 @@ export class TransferJob {
       try {
         const sessions = await (this.o.source ?? (() => this.o.admin.listSessions()))();
         this.scanEpoch = epoch;
-        this.listing = { sessions: new Map(sessions.map((s) => [sessionKey(s), s])) };
+        const byKey = new Map<string, LiveSession>();
+        for (const session of sessions) byKey.set(sessionKey(session), session);
+        this.listing = { sessions: byKey };
         this.emit({ event: "scan", sessions: sessions.length });
         return this.listing.sessions;
       } catch (err) {

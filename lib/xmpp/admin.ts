@@ -62,15 +62,12 @@ function prosodySession(bare: string, detail: string): LiveSession | undefined {
     return resource ? { jid: `${bare}/${resource}`, bare, resource } : undefined;
   }
   const [, resource = "", show = "", priority = "-", ip = ""] = match;
-  return {
-    jid: `${bare}/${resource}`,
-    bare,
-    resource,
-    // Prosody prints "unknown" when the session has no address.
-    ...(ip !== "" && ip !== "unknown" && { ip }),
-    ...(PROSODY_SHOWS.has(show) && { show }),
-    ...(priority !== "-" && { priority: Number(priority) }),
-  };
+  const session: LiveSession = { jid: `${bare}/${resource}`, bare, resource };
+  // Prosody prints "unknown" when the session has no address.
+  if (ip !== "" && ip !== "unknown") session.ip = ip;
+  if (PROSODY_SHOWS.has(show)) session.show = show;
+  if (priority !== "-") session.priority = Number(priority);
+  return session;
 }
 
 /** The values of a field the reply must carry: a reply without it is broken, not empty (issue 6 defect 2). */
@@ -87,16 +84,20 @@ export function requiredFieldValues(form: DataForm | undefined, name: string, wh
  * lines (and sessions of other accounts). ServerAdmin confirms them with user-stats before anyone acts on them.
  */
 export function parseProsodyOnlineUsers(form: DataForm | undefined): LiveSession[] {
-  const lines = requiredFieldValues(form, AdminField.onlineUserJids, "get-online-users-list").flatMap((value) => value.split(/\r?\n/));
   const sessions: LiveSession[] = [];
   let bare: string | undefined;
-  for (const line of lines) {
+  const read = (line: string) => {
     if (!line.startsWith(DETAIL_PREFIX)) {
       bare = line.trim() || undefined;
-      continue;
+      return;
     }
     const session = bare && prosodySession(bare, line.slice(DETAIL_PREFIX.length));
     if (session) sessions.push(session);
+  };
+  // Prosody sends one line per value; a value is split only when it holds several (10,000 sessions: 20,000 values)
+  for (const value of requiredFieldValues(form, AdminField.onlineUserJids, "get-online-users-list")) {
+    if (value.includes("\n")) value.split(/\r?\n/).forEach(read);
+    else read(value);
   }
   return sessions;
 }

@@ -17,8 +17,6 @@ const LOCALPART_FORBIDDEN = /[\p{Cc}\p{Cf}\p{Z}\s"&'/:<>@]/u;
 const RESOURCE_FORBIDDEN = /[\p{Cc}\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/u;
 
 const INVISIBLE_G = /[\p{Cc}\p{Cf}]/gu;
-/** Printable ASCII is already in NFC (other text is normalised). */
-const ASCII = /^[ -~]*$/;
 
 /** JSON-quoted text for an error message, with format characters (bidi controls) written as U+XXXX. */
 export function quoteVisibly(text: string): string {
@@ -95,11 +93,9 @@ export function parseJid(input: string, field: string): Jid {
     if (bad) fail(`has the control character ${visible(bad[0])} in the resource`);
   }
 
-  return {
-    ...(local !== undefined && { local }),
-    domain,
-    ...(resource !== undefined && { resource }),
-  };
+  const jid: Jid = local === undefined ? { domain } : { local, domain };
+  if (resource !== undefined) jid.resource = resource;
+  return jid;
 }
 
 /** A JID naming one session: user@domain/resource. */
@@ -125,10 +121,34 @@ export function formatJid(j: Jid): string {
  * a trailing dot of the domain dropped; the resource compared as is). A string is split as written, without validation.
  */
 export function canonicalJid(j: Jid | string): string {
+  if (typeof j === "string") {
+    if (isCanonicalAscii(j)) return j;
+  } else if (foldsToItself(j.local ?? "", (j.local ?? "").length) && foldsToItself(j.domain, j.domain.length) && !j.domain.endsWith(".")) {
+    return formatJid(j);
+  }
   const jid = typeof j === "string" ? splitJid(j) : j;
-  const fold = (part: string) => (ASCII.test(part) ? part : part.normalize("NFC")).toLowerCase();
+  const fold = (part: string) => part.normalize("NFC").toLowerCase();
   const domain = fold(jid.domain).replace(/\.$/, "");
   return formatJid({ ...(jid.local !== undefined && { local: fold(jid.local) }), domain, ...(jid.resource !== undefined && { resource: jid.resource }) });
+}
+
+/**
+ * Whether canonicalJid would return `input` unchanged because its localpart and domain are ASCII without capitals
+ * and the domain has no trailing dot: the common case, answered without allocating (listings canonicalise every entry).
+ */
+function isCanonicalAscii(input: string): boolean {
+  const slash = input.indexOf("/");
+  const end = slash < 0 ? input.length : slash;
+  return foldsToItself(input, end) && input.charCodeAt(end - 1) !== 0x2e; // "."
+}
+
+/** Whether the first `end` characters are ASCII without capitals (NFC and lower case leave them as they are). */
+function foldsToItself(text: string, end: number): boolean {
+  for (let i = 0; i < end; i++) {
+    const code = text.charCodeAt(i);
+    if (code > 0x7f || (code >= 0x41 && code <= 0x5a)) return false;
+  }
+  return true;
 }
 
 /** Whether two JIDs name the same entity (see canonicalJid). */

@@ -32,6 +32,13 @@ describe("jid", () => {
       expect(parseJid("alice@localhost/my phone: 2", "to").resource).to.equal("my phone: 2");
     });
 
+    it("refuses an invalid domain however many valid ones it checked before", () => {
+      for (let i = 0; i < 100; i++) expect(parseJid(`alice@host${i}.example`, "to").domain).to.equal(`host${i}.example`);
+      expect(parseJid("alice@host1.example", "to").domain).to.equal("host1.example");
+      expect(rejection("alice@bad_host.example").message).to.include("not allowed in a host name");
+      expect(rejection("alice@bad_host.example").message).to.include("not allowed in a host name");
+    });
+
     it("accepts IPv4 and bracketed IPv6 domains", () => {
       expect(parseJid("alice@127.0.0.1/r", "to").domain).to.equal("127.0.0.1");
       expect(parseJid("alice@[::1]/r", "to")).to.deep.equal({ local: "alice", domain: "[::1]", resource: "r" });
@@ -200,6 +207,18 @@ describe("jid", () => {
 
     it("normalises to NFC, so a decomposed letter equals the composed one", () => {
       expect(sameJid("jo\u0065\u0301@example.com", "jo\u00e9@example.com")).to.equal(true);
+    });
+
+    it("drops the domain's trailing dot and leaves an already canonical JID as it is", () => {
+      expect(canonicalJid("vip@example.com./Laptop")).to.equal("vip@example.com/Laptop");
+      expect(canonicalJid("example.com.")).to.equal("example.com");
+      expect(canonicalJid("vip@example.com/Laptop.")).to.equal("vip@example.com/Laptop.");
+      expect(canonicalJid("vip@example.com/A@B.C")).to.equal("vip@example.com/A@B.C");
+      expect(canonicalJid("vip@ex\u00c4mple.com/r")).to.equal("vip@ex\u00e4mple.com/r");
+      expect(canonicalJid("vip@example.com/r")).to.equal("vip@example.com/r");
+      expect(canonicalJid({ local: "vip", domain: "example.com.", resource: "R" })).to.equal("vip@example.com/R");
+      expect(canonicalJid({ local: "vip", domain: "example.com", resource: "R" })).to.equal("vip@example.com/R");
+      expect(canonicalJid({ domain: "Example.com" })).to.equal("example.com");
     });
   });
 

@@ -2,6 +2,7 @@
 // `cxfr drain` (bin/cxfr: dist/ when current, else the sources through tsx) under `node --cpu-prof`, and a
 // timeline of its --json events. Not part of `npm run bench`.
 //   tsx scripts/bench/profile-drain.ts [--kind prosody|ejabberd] [--n 1000] [--behaviour move|plain] [--prof DIR] -- <drain flags…>
+// PROF_NODE_ARGS="--heap-prof …" adds node flags to the cxfr process (space-separated).
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { startServer, stopAllLabProcesses, type LabServer, type ServerKind } from "../../spec/support/lab/index.ts";
@@ -25,7 +26,7 @@ async function main(): Promise<void> {
     const load = await startLoad({ source: endpoint(a), target: endpoint(b), behaviour, users });
     process.stderr.write(`${load.sessions.length} sessions on a in ${round(load.loginMs)} ms\n`);
     const entry = [fileURLToPath(new URL("../../bin/cxfr", import.meta.url))];
-    const prof = args.prof ? ["--cpu-prof", "--cpu-prof-dir", args.prof] : [];
+    const prof = [...(args.prof ? ["--cpu-prof", "--cpu-prof-dir", args.prof] : []), ...(process.env.PROF_NODE_ARGS?.split(" ").filter(Boolean) ?? [])];
     const env = { PATH: process.env.PATH, HOME: process.env.HOME, CXFR_SERVER: a.componentAddress, CXFR_COMPONENT: a.component, CXFR_COMPONENT_SECRET: a.secret, CXFR_DOMAIN: a.domain, CXFR_JOURNAL: `${a.dir}/prof.db` };
     const counts = new Map<string, number>();
     const sentAt = new Map<string, number>();

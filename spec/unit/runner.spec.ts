@@ -407,6 +407,27 @@ describe("TransferJob state machine (fake node, fake time)", () => {
     expect(asked).to.be.at.most(10);
   });
 
+  it("lists a node whose listing takes long less often: listing takes at most a fifth of the time", async () => {
+    const clock = new FakeClock();
+    const node = fakeNode(clock, { "s@localhost/1": "ignores" });
+    const listedAt: number[] = [];
+    const list = node.admin.listSessions;
+    const slowAdmin = {
+      ...node.admin,
+      listSessions: async () => {
+        listedAt.push(clock.now());
+        await clock.sleep(600); // a big node
+        return list();
+      },
+    };
+    const { run } = job(clock, node, { admin: slowAdmin, graceMs: 10_000 });
+    await run();
+    const gaps = listedAt.slice(2).map((t, i) => t - (listedAt[i + 1] as number));
+    expect(gaps.length).to.be.greaterThan(3);
+    // 600 ms of listing, then at least 4 × 600 ms of pause
+    for (const gap of gaps) expect(gap).to.be.at.least(600 + 2400);
+  });
+
   describe("--rate auto", () => {
     /** Login probes on fake time: every target answers in `latency(now)` ms. */
     const fakeProbes = (clock: FakeClock, latency: (now: number) => number) => (targets: Array<{ label: string }>, options: { intervalMs: number }, onResult: (label: string, result: LoginProbeResult) => void) => {

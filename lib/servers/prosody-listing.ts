@@ -88,6 +88,17 @@ export function judgeListing(blocks: DetailBlock[], online: ReadonlySet<string>,
   return { trusted, toConfirm };
 }
 
+/**
+ * Every session the lines claim, in listing order: readable lines under account lines of `domain` (canonical).
+ * Claims, not facts: see judgeListing for which of them can be believed.
+ */
+export function claimedSessions(blocks: DetailBlock[], domain: string): LiveSession[] {
+  return blocks.flatMap((block) => {
+    const bare = ownAccount(block.account, domain);
+    return bare ? block.details.flatMap((d) => claimedSession(bare, d) ?? []) : [];
+  });
+}
+
 /** One well-formed tail, a real address (or Prosody's "unknown"), and no second reading of where the resource ends. */
 function unambiguous(detail: string): boolean {
   const tail = DETAIL_TAIL.exec(detail);

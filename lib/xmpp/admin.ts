@@ -43,63 +43,11 @@ export interface LiveSession {
   priority?: number;
 }
 
-/**
- * One Prosody detail line without its " - " prefix: `<resource>: <show>(<priority>|-), IP: [<ip>]`.
- * The greedy resource group makes the split fall on the last ": " before the show token, so resources may
- * themselves contain ": ".
- */
-const PROSODY_DETAIL = /^(.+): ([^\s()]+)\((-?\d+|-)\), IP: \[([^\]]*)\]$/;
-const DETAIL_PREFIX = " - ";
-/** Presence words Prosody prints; anything else in the show position is user text and is not kept. */
-const PROSODY_SHOWS = new Set(["available", "unavailable", "away", "chat", "dnd", "xa"]);
-
-function prosodySession(bare: string, detail: string): LiveSession | undefined {
-  const match = PROSODY_DETAIL.exec(detail);
-  if (!match) {
-    // Unknown layout: keep the session visible with what can be read safely.
-    const lastSeparator = detail.lastIndexOf(": ");
-    const resource = lastSeparator > 0 ? detail.slice(0, lastSeparator) : "";
-    return resource ? { jid: `${bare}/${resource}`, bare, resource } : undefined;
-  }
-  const [, resource = "", show = "", priority = "-", ip = ""] = match;
-  const session: LiveSession = { jid: `${bare}/${resource}`, bare, resource };
-  // Prosody prints "unknown" when the session has no address.
-  if (ip !== "" && ip !== "unknown") session.ip = ip;
-  if (PROSODY_SHOWS.has(show)) session.show = show;
-  if (priority !== "-") session.priority = Number(priority);
-  return session;
-}
-
 /** The values of a field the reply must carry: a reply without it is broken, not empty (issue 6 defect 2). */
 export function requiredFieldValues(form: DataForm | undefined, name: string, what: string): string[] {
   const field = form?.fields.find((f) => f.var === name);
   if (!field) throw new ProtocolError(`${what}: the reply has no ${form ? `field "${name}"` : "data form"}`);
   return field.values;
-}
-
-/**
- * Prosody's get-online-users-list with details=1: a bare JID line, then one " - res: show(prio), IP: [ip]" line
- * per session. `unavailable(-)` is a session that sent no presence (priority stays undefined).
- * These are claims, not facts: Prosody copies each user's own <show> text into the lines, so a user can forge
- * lines (and sessions of other accounts). ServerAdmin confirms them with user-stats before anyone acts on them.
- */
-export function parseProsodyOnlineUsers(form: DataForm | undefined): LiveSession[] {
-  const sessions: LiveSession[] = [];
-  let bare: string | undefined;
-  const read = (line: string) => {
-    if (!line.startsWith(DETAIL_PREFIX)) {
-      bare = line.trim() || undefined;
-      return;
-    }
-    const session = bare && prosodySession(bare, line.slice(DETAIL_PREFIX.length));
-    if (session) sessions.push(session);
-  };
-  // Prosody sends one line per value; a value is split only when it holds several (10,000 sessions: 20,000 values)
-  for (const value of requiredFieldValues(form, AdminField.onlineUserJids, "get-online-users-list")) {
-    if (value.includes("\n")) value.split(/\r?\n/).forEach(read);
-    else read(value);
-  }
-  return sessions;
 }
 
 /** ejabberd's disco#items node "online users" (the `<query/>` or the `<iq/>` around it): one full JID per item. */

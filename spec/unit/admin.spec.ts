@@ -2,11 +2,12 @@ import { expect } from "chai";
 import {
   AdminNode,
   parseDiscoOnlineUsers,
-  parseProsodyOnlineUsers,
+  requiredFieldValues,
   parseUserStats,
   type LiveSession,
 } from "../../lib/xmpp/admin.ts";
 import { parseCommandResponse } from "../../lib/xmpp/commands.ts";
+import { claimedSessions, detailBlocks } from "../../lib/servers/prosody-listing.ts";
 import { ProtocolError } from "../../lib/errors.ts";
 import type { DataForm } from "../../lib/xmpp/forms.ts";
 import { parseXml } from "../../lib/xmpp/stanza.ts";
@@ -36,11 +37,12 @@ describe("admin (XEP-0133)", () => {
     });
   });
 
-  describe("parseProsodyOnlineUsers", () => {
+  describe("Prosody's details listing (claimedSessions)", () => {
+    const claims = (form: DataForm) => claimedSessions(detailBlocks(requiredFieldValues(form, "onlineuserjids", "get-online-users-list")), "localhost");
+
     it("reads every session of the real details=1 result", () => {
-      const sessions = parseProsodyOnlineUsers(resultForm(prosody.ONLINE_USERS_DETAILS_RESULT));
       const local = { ip: "127.0.0.1" };
-      expect(sessions).to.deep.equal([
+      expect(claims(resultForm(prosody.ONLINE_USERS_DETAILS_RESULT))).to.deep.equal([
         { jid: "alice@localhost/r1", bare: "alice@localhost", resource: "r1", ...local, show: "available", priority: 0 },
         { jid: "alice@localhost/r2", bare: "alice@localhost", resource: "r2", ...local, show: "available", priority: 0 },
         { jid: "carol@localhost/phone", bare: "carol@localhost", resource: "phone", ...local, show: "away", priority: 5 },
@@ -50,35 +52,20 @@ describe("admin (XEP-0133)", () => {
     });
 
     it("reads the component's result (alice/r1 only)", () => {
-      const sessions = parseProsodyOnlineUsers(resultForm(prosody.COMPONENT_ONLINE_USERS_RESULT));
-      expect(sessions.map((session) => session.jid)).to.deep.equal(["alice@localhost/r1"]);
+      expect(claims(resultForm(prosody.COMPONENT_ONLINE_USERS_RESULT)).map((session) => session.jid)).to.deep.equal(["alice@localhost/r1"]);
     });
 
-    it("gives no sessions for bare lines without detail lines (details=0)", () => {
-      expect(parseProsodyOnlineUsers(resultForm(prosody.ONLINE_USERS_RESULT))).to.deep.equal([]);
+    it("gives no sessions for account lines without detail lines (details=0)", () => {
+      expect(claims(resultForm(prosody.ONLINE_USERS_RESULT))).to.deep.equal([]);
     });
 
     it("reads unavailable(-) as a session without presence and without priority", () => {
-      const [session] = parseProsodyOnlineUsers(onlineUsersForm(["alice@localhost", " - r2: unavailable(-), IP: [127.0.0.1]"]));
-      expect(session).to.deep.equal({
-        jid: "alice@localhost/r2",
-        bare: "alice@localhost",
-        resource: "r2",
-        ip: "127.0.0.1",
-        show: "unavailable",
-      });
-      expect(session).to.not.have.property("priority");
+      const [session] = claims(onlineUsersForm(["alice@localhost", " - r2: unavailable(-), IP: [127.0.0.1]"]));
+      expect(session).to.deep.equal({ jid: "alice@localhost/r2", bare: "alice@localhost", resource: "r2", ip: "127.0.0.1", show: "unavailable" });
     });
 
     it("splits on the last ': ' before the show token, so resources may contain ':' and spaces", () => {
-      const sessions = parseProsodyOnlineUsers(
-        onlineUsersForm([
-          "dave@localhost",
-          " - my phone: work: dnd(-1), IP: [::1]",
-          " - a:b: xa(10), IP: [10.0.0.5]",
-          " - tablet (home): chat(3), IP: [192.0.2.1]",
-        ]),
-      );
+      const sessions = claims(onlineUsersForm(["dave@localhost", " - my phone: work: dnd(-1), IP: [::1]", " - a:b: xa(10), IP: [10.0.0.5]", " - tablet (home): chat(3), IP: [192.0.2.1]"]));
       expect(sessions.map(({ resource, show, priority, ip }) => ({ resource, show, priority, ip }))).to.deep.equal([
         { resource: "my phone: work", show: "dnd", priority: -1, ip: "::1" },
         { resource: "a:b", show: "xa", priority: 10, ip: "10.0.0.5" },
@@ -86,30 +73,21 @@ describe("admin (XEP-0133)", () => {
       ]);
     });
 
-    it("leaves out an unknown IP and keeps a session whose line has an unexpected layout", () => {
-      const sessions = parseProsodyOnlineUsers(
-        onlineUsersForm(["erin@localhost", " - r1: available(0), IP: [unknown]", " - r2: something new"]),
-      );
+    it("leaves out an unknown IP; a line of another layout or another presence word claims nothing (its account is asked)", () => {
+      const sessions = claims(onlineUsersForm(["erin@localhost", " - r1: available(0), IP: [unknown]", " - r2: something new", " - r3: gone-fishing(0), IP: [127.0.0.1]"]));
+      expect(sessions.map((s) => s.jid)).to.deep.equal(["erin@localhost/r1"]);
       expect(sessions[0]).to.not.have.property("ip");
-      expect(sessions[1]).to.deep.equal({ jid: "erin@localhost/r2", bare: "erin@localhost", resource: "r2" });
     });
 
-    it("splits values that hold several lines and ignores detail lines before any bare JID", () => {
-      const sessions = parseProsodyOnlineUsers(
-        onlineUsersForm([" - orphan: available(0), IP: [1.2.3.4]", "frank@localhost\n - r1: away(1), IP: [1.2.3.4]"]),
-      );
+    it("splits values that hold several lines and ignores detail lines before any account line", () => {
+      const sessions = claims(onlineUsersForm([" - orphan: available(0), IP: [1.2.3.4]", "frank@localhost\n - r1: away(1), IP: [1.2.3.4]"]));
       expect(sessions.map((session) => session.jid)).to.deep.equal(["frank@localhost/r1"]);
     });
 
     // issue 6 defect 2: a broken listing is not "everyone left"
     it("refuses a reply without the field or without a form as a protocol error", () => {
-      expect(() => parseProsodyOnlineUsers({ type: "result", fields: [] })).to.throw(ProtocolError, /onlineuserjids/);
-      expect(() => parseProsodyOnlineUsers(undefined)).to.throw(ProtocolError, /data form/);
-    });
-
-    it("keeps only presence words Prosody prints, not other show text", () => {
-      const [session] = parseProsodyOnlineUsers(onlineUsersForm(["eve@localhost", " - r1: gone-fishing(0), IP: [127.0.0.1]"]));
-      expect(session).to.not.have.property("show");
+      expect(() => requiredFieldValues({ type: "result", fields: [] }, "onlineuserjids", "get-online-users-list")).to.throw(ProtocolError, /onlineuserjids/);
+      expect(() => requiredFieldValues(undefined, "onlineuserjids", "get-online-users-list")).to.throw(ProtocolError, /data form/);
     });
   });
 

@@ -4,7 +4,8 @@ import { ProtocolError } from "../../lib/errors.ts";
 import { dialects } from "../../lib/servers/dialects.ts";
 import { ServerAdmin } from "../../lib/servers/server-admin.ts";
 import { SessionConfirmer } from "../../lib/servers/session-confirmer.ts";
-import { parseProsodyOnlineUsers, type UserStats } from "../../lib/xmpp/admin.ts";
+import { claimedSessions, detailBlocks } from "../../lib/servers/prosody-listing.ts";
+import type { UserStats } from "../../lib/xmpp/admin.ts";
 import type { DataForm } from "../../lib/xmpp/forms.ts";
 
 /** The listing Prosody writes when mallory's <show> holds a newline and a forged account (issue 6 defect 1). */
@@ -13,6 +14,9 @@ const FORGED_SHOW = "away(0), IP: [203.0.113.9]\nvictim@example.com\n - laptop: 
 function listing(lines: string[]): DataForm {
   return { type: "result", fields: [{ var: "onlineuserjids", type: "text-multi", values: lines, required: false, options: [] }] };
 }
+
+/** What the listing's lines claim (our domain's accounts only): the confirmer's input. */
+const claimsOf = (form: DataForm) => claimedSessions(detailBlocks(form.fields[0]?.values ?? []), "example.com");
 
 const forgedListing = listing([
   "mallory@example.com",
@@ -37,7 +41,7 @@ describe("SessionConfirmer (forged listing lines, issue 6 defect 1)", () => {
       asked.push(bare);
       return stats[bare] ?? { resources: [], ips: [] };
     });
-    const sessions = await confirmer.confirm(parseProsodyOnlineUsers(forgedListing));
+    const sessions = await confirmer.confirm(claimsOf(forgedListing));
     expect(sessions.map((s) => [s.jid, s.ip])).to.deep.equal([
       ["mallory@example.com/phone", "198.51.100.7"],
       ["mallory@example.com/tablet", "198.51.100.7"],
@@ -52,12 +56,12 @@ describe("SessionConfirmer (forged listing lines, issue 6 defect 1)", () => {
       asked.push(bare);
       return stats[bare] ?? { resources: [], ips: [] };
     });
-    await confirmer.confirm(parseProsodyOnlineUsers(forgedListing));
+    await confirmer.confirm(claimsOf(forgedListing));
     asked.length = 0;
-    await confirmer.confirm(parseProsodyOnlineUsers(forgedListing));
+    await confirmer.confirm(claimsOf(forgedListing));
     expect(asked).to.deep.equal([]);
     const changed = listing([...(forgedListing.fields[0]?.values ?? []).slice(0, 4), " - r1: away(0), IP: [198.51.100.1]", ...(forgedListing.fields[0]?.values ?? []).slice(5)]);
-    await confirmer.confirm(parseProsodyOnlineUsers(changed));
+    await confirmer.confirm(claimsOf(changed));
     expect(asked).to.deep.equal(["alice@example.com"]);
   });
 
@@ -67,17 +71,17 @@ describe("SessionConfirmer (forged listing lines, issue 6 defect 1)", () => {
       bare === "victim@example.com" && victimOnline ? { resources: ["laptop"], ips: ["192.0.2.5"] } : { resources: [], ips: [] },
     );
     const both = listing(["victim@example.com", " - laptop: dnd(0), IP: [192.0.2.5]", "mallory@example.com", ` - phone: ${FORGED_SHOW}(0), IP: [1.1.1.1]`]);
-    expect((await confirmer.confirm(parseProsodyOnlineUsers(both))).map((s) => s.jid)).to.include("victim@example.com/laptop");
+    expect((await confirmer.confirm(claimsOf(both))).map((s) => s.jid)).to.include("victim@example.com/laptop");
     victimOnline = false;
     const forgedOnly = listing(["mallory@example.com", ` - phone: ${FORGED_SHOW}(0), IP: [1.1.1.1]`]);
-    expect((await confirmer.confirm(parseProsodyOnlineUsers(forgedOnly))).map((s) => s.jid)).to.not.include("victim@example.com/laptop");
+    expect((await confirmer.confirm(claimsOf(forgedOnly))).map((s) => s.jid)).to.not.include("victim@example.com/laptop");
   });
 
   it("fails the listing when user-stats fails, rather than dropping the account's sessions", async () => {
     const confirmer = new SessionConfirmer("example.com", async () => {
       throw new ProtocolError("user-stats: the reply has no field");
     });
-    const error = await confirmer.confirm(parseProsodyOnlineUsers(forgedListing)).catch((e: unknown) => e);
+    const error = await confirmer.confirm(claimsOf(forgedListing)).catch((e: unknown) => e);
     expect(error).to.be.instanceOf(ProtocolError);
   });
 
@@ -95,7 +99,7 @@ describe("SessionConfirmer (forged listing lines, issue 6 defect 1)", () => {
       4,
     );
     const lines = Array.from({ length: 20 }, (_, i) => [`u${i}@example.com`, " - r: available(0), IP: [::1]"]).flat();
-    const sessions = await confirmer.confirm(parseProsodyOnlineUsers(listing(lines)));
+    const sessions = await confirmer.confirm(claimsOf(listing(lines)));
     expect(sessions).to.have.length(20);
     expect(most).to.equal(4);
   });

@@ -1,8 +1,8 @@
-import { randomBytes } from "node:crypto";
 import type { Element } from "@xmpp/xml";
 import { TimeoutError } from "../errors.ts";
 import { stanzaErrorOf } from "../xmpp/stanza.ts";
 import { canonicalJid } from "../xmpp/jid.ts";
+import { nextStanzaId } from "../xmpp/stanza-id.ts";
 
 interface Waiter {
   /** Canonical JID the IQ went to: only an answer from it settles the waiter. */
@@ -23,7 +23,7 @@ export class PendingIqs {
    * `reply` resolves the result <iq>, rejects with StanzaError on an error answer, TimeoutError after timeoutMs.
    */
   exchange(iq: Element, timeoutMs: number, write: (iq: Element) => Promise<void>): { written: Promise<void>; reply: Promise<Element> } {
-    const id = (iq.attrs.id ??= `cxfr-${randomBytes(6).toString("hex")}`) as string;
+    const id = (iq.attrs.id ??= nextStanzaId()) as string;
     let written!: Promise<void>;
     const reply = new Promise<Element>((resolve, reject) => {
       const timer = setTimeout(() => {

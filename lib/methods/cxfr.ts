@@ -1,9 +1,9 @@
-import { randomBytes } from "node:crypto";
 import type { Element } from "@xmpp/xml";
 import { ConnectError, StanzaError } from "../errors.ts";
 import type { HostPort } from "../xmpp/address.ts";
 import { buildTransferIq } from "../xmpp/transfer.ts";
 import type { Attempt, Method, Reply, SessionRef } from "./method.ts";
+import { nextStanzaId } from "../xmpp/stanza-id.ts";
 
 /** The part of the component link the packet needs. */
 export interface PacketLink {
@@ -58,7 +58,7 @@ export class CxfrMethod implements Method {
   async apply(session: SessionRef, target: HostPort): Promise<Attempt> {
     const o = this.o;
     const iq = buildTransferIq({
-      id: `cxfr-${randomBytes(6).toString("hex")}`,
+      id: nextStanzaId(),
       to: session.jid,
       from: o.from === "domain" ? o.domain : o.link.component,
       domain: o.packetDomain ?? o.domain,

@@ -99,10 +99,14 @@ export function claimedSessions(blocks: DetailBlock[], domain: string): LiveSess
   });
 }
 
-/** One well-formed tail, a real address (or Prosody's "unknown"), and no second reading of where the resource ends. */
+/**
+ * One well-formed tail, a real address (or Prosody's "unknown"), and no second reading of where the resource ends:
+ * a resource holding ": " could end earlier, with the rest being the user's own show text ("phone" showing
+ * "x: dnd" reads like a session "phone: x"), so such a line is not read as it stands.
+ */
 function unambiguous(detail: string): boolean {
   const tail = DETAIL_TAIL.exec(detail);
-  if (!tail || tail.index === 0) return false;
+  if (!tail || tail.index === 0 || detail.slice(0, tail.index).includes(": ")) return false;
   const ip = tail[3] as string;
   if (ip !== "unknown" && isIP(ip) === 0) return false;
   return (detail.match(TAIL_MARK) ?? []).length === 1;

@@ -44,6 +44,8 @@ describe("Prosody listing: which lines are read as they stand", () => {
     expect(judge(["m@example.com", " - phone: away(0), IP: [fake(0), IP: [192.0.2.7]"], online).confirm).to.deep.equal(online);
     expect(judge(["m@example.com", " - phone: busy(0), IP: [192.0.2.7]"], online).confirm).to.deep.equal(online);
     expect(judge(["m@example.com", " - phone: away(0), IP: [192.0.2.7"], online).confirm).to.deep.equal(online);
+    // "phone" showing "x: dnd" would read as a session "phone: x": a resource with ": " is not read as it stands
+    expect(judge(["m@example.com", " - phone: x: dnd(0), IP: [192.0.2.7]"], online).confirm).to.deep.equal(online);
   });
 
   it("reads Prosody's 'unknown' address as no address", () => {

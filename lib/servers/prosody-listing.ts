@@ -89,17 +89,6 @@ export function judgeListing(blocks: DetailBlock[], online: ReadonlySet<string>,
 }
 
 /**
- * Every session the lines claim, in listing order: readable lines under account lines of `domain` (canonical).
- * Claims, not facts: see judgeListing for which of them can be believed.
- */
-export function claimedSessions(blocks: DetailBlock[], domain: string): LiveSession[] {
-  return blocks.flatMap((block) => {
-    const bare = ownAccount(block.account, domain);
-    return bare ? block.details.flatMap((d) => claimedSession(bare, d) ?? []) : [];
-  });
-}
-
-/**
  * One well-formed tail, a real address (or Prosody's "unknown"), and no second reading of where the resource ends:
  * a resource holding ": " could end earlier, with the rest being the user's own show text ("phone" showing
  * "x: dnd" reads like a session "phone: x"), so such a line is not read as it stands.

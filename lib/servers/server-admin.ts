@@ -36,7 +36,7 @@ export class ServerAdmin {
     readonly dialect: Dialect,
     options: ServerAdminOptions = {},
   ) {
-    this.confirmer = new SessionConfirmer(domain, (bare) => this.userStats(bare));
+    this.confirmer = new SessionConfirmer((bare) => this.userStats(bare));
     this.maxListing = options.maxListing ?? DEFAULT_MAX_LISTING;
   }
 

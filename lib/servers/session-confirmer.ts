@@ -12,26 +12,18 @@ interface Confirmed {
 
 /**
  * Turns a listing that carries user-controlled text (Prosody's details lines) into sessions the server confirms.
- * A claim counts only when it names an account of the node's own domain; that account's sessions are then exactly
- * the resources user-stats reports (addresses from user-stats too), with show/priority kept from the listing
+ * It is handed accounts of the node's own domain (prosody-listing.ts picks them); each account's sessions are then
+ * exactly the resources user-stats reports (addresses from user-stats too), with show/priority kept from the listing
  * where one unambiguous line names the resource. An account whose claimed lines are unchanged since the last
  * confirmation is not asked again, so repeated scans cost one IQ per account that changed.
  */
 export class SessionConfirmer {
   private confirmed = new Map<string, Confirmed>();
-  private readonly domain: string;
 
   constructor(
-    domain: string,
     private readonly userStats: (bare: string) => Promise<UserStats>,
     private readonly pipeline = STATS_PIPELINE,
-  ) {
-    this.domain = canonicalJid(domain);
-  }
-
-  async confirm(claims: LiveSession[]): Promise<LiveSession[]> {
-    return this.confirmAccounts(this.claimsByAccount(claims));
-  }
+  ) {}
 
   /** Confirms these accounts (canonical bare JIDs of our domain, each with the lines claimed for it, maybe none). */
   async confirmAccounts(accounts: ReadonlyMap<string, LiveSession[]>): Promise<LiveSession[]> {
@@ -48,19 +40,6 @@ export class SessionConfirmer {
     });
     this.confirmed = next;
     return [...accounts.keys()].flatMap((bare) => next.get(bare)?.sessions ?? []);
-  }
-
-  /** Claims grouped by canonical bare JID, in listing order; claims that are not sessions of our domain are dropped. */
-  private claimsByAccount(claims: LiveSession[]): Map<string, LiveSession[]> {
-    const accounts = new Map<string, LiveSession[]>();
-    for (const claim of claims) {
-      const session = ownSession(claim, this.domain);
-      if (!session) continue;
-      const list = accounts.get(session.bare) ?? [];
-      list.push(session);
-      accounts.set(session.bare, list);
-    }
-    return accounts;
   }
 }
 

@@ -16,7 +16,8 @@ const endpoint = { host: node.host, port: node.c2sPort, domain: node.domain };
 const load = await startLoad({ source: endpoint, target: endpoint, behaviour: "plain", users });
 const env = { CXFR_SERVER: node.componentAddress, CXFR_COMPONENT: node.component, CXFR_COMPONENT_SECRET: node.secret, CXFR_DOMAIN: node.domain, CXFR_JOURNAL: `${node.dir}/hold.db` };
 process.stdout.write(`${Object.entries(env).map(([k, v]) => `export ${k}='${v}'`).join("\n")}\n`);
-process.stderr.write(`hold-node: ${load.sessions.length} sessions on ${node.name}; SIGTERM to stop\n`);
+// npx and tsx wrappers do not pass SIGTERM on: name the process that stops the node
+process.stderr.write(`hold-node: ${load.sessions.length} sessions on ${node.name}; kill -TERM ${process.pid} to stop\n`);
 const stop = async (): Promise<void> => {
   load.stop();
   await node.stop();

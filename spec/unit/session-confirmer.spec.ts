@@ -4,7 +4,7 @@ import { ProtocolError } from "../../lib/errors.ts";
 import { dialects } from "../../lib/servers/dialects.ts";
 import { ServerAdmin } from "../../lib/servers/server-admin.ts";
 import { SessionConfirmer } from "../../lib/servers/session-confirmer.ts";
-import { claimedSessions, detailBlocks } from "../../lib/servers/prosody-listing.ts";
+import { detailBlocks, judgeListing } from "../../lib/servers/prosody-listing.ts";
 import type { UserStats } from "../../lib/xmpp/admin.ts";
 import type { DataForm } from "../../lib/xmpp/forms.ts";
 
@@ -15,8 +15,8 @@ function listing(lines: string[]): DataForm {
   return { type: "result", fields: [{ var: "onlineuserjids", type: "text-multi", values: lines, required: false, options: [] }] };
 }
 
-/** What the listing's lines claim (our domain's accounts only): the confirmer's input. */
-const claimsOf = (form: DataForm) => claimedSessions(detailBlocks(form.fields[0]?.values ?? []), "example.com");
+/** Every account of our domain with the lines claimed for it, as ServerAdmin hands them over when no plain listing vouches for any. */
+const claimsOf = (form: DataForm) => judgeListing(detailBlocks(form.fields[0]?.values ?? []), new Set(), "example.com").toConfirm;
 
 const forgedListing = listing([
   "mallory@example.com",
@@ -37,11 +37,11 @@ describe("SessionConfirmer (forged listing lines, issue 6 defect 1)", () => {
 
   it("keeps only sessions of our domain that user-stats confirms, with user-stats' addresses", async () => {
     const asked: string[] = [];
-    const confirmer = new SessionConfirmer("example.com", async (bare) => {
+    const confirmer = new SessionConfirmer(async (bare) => {
       asked.push(bare);
       return stats[bare] ?? { resources: [], ips: [] };
     });
-    const sessions = await confirmer.confirm(claimsOf(forgedListing));
+    const sessions = await confirmer.confirmAccounts(claimsOf(forgedListing));
     expect(sessions.map((s) => [s.jid, s.ip])).to.deep.equal([
       ["mallory@example.com/phone", "198.51.100.7"],
       ["mallory@example.com/tablet", "198.51.100.7"],
@@ -52,36 +52,36 @@ describe("SessionConfirmer (forged listing lines, issue 6 defect 1)", () => {
 
   it("asks nothing again while no account's lines change, and only the changed account after", async () => {
     const asked: string[] = [];
-    const confirmer = new SessionConfirmer("example.com", async (bare) => {
+    const confirmer = new SessionConfirmer(async (bare) => {
       asked.push(bare);
       return stats[bare] ?? { resources: [], ips: [] };
     });
-    await confirmer.confirm(claimsOf(forgedListing));
+    await confirmer.confirmAccounts(claimsOf(forgedListing));
     asked.length = 0;
-    await confirmer.confirm(claimsOf(forgedListing));
+    await confirmer.confirmAccounts(claimsOf(forgedListing));
     expect(asked).to.deep.equal([]);
     const changed = listing([...(forgedListing.fields[0]?.values ?? []).slice(0, 4), " - r1: away(0), IP: [198.51.100.1]", ...(forgedListing.fields[0]?.values ?? []).slice(5)]);
-    await confirmer.confirm(claimsOf(changed));
+    await confirmer.confirmAccounts(claimsOf(changed));
     expect(asked).to.deep.equal(["alice@example.com"]);
   });
 
   it("does not keep a cached session once its account's lines change (the real session left, the forged line stays)", async () => {
     let victimOnline = true;
-    const confirmer = new SessionConfirmer("example.com", async (bare) =>
+    const confirmer = new SessionConfirmer(async (bare) =>
       bare === "victim@example.com" && victimOnline ? { resources: ["laptop"], ips: ["192.0.2.5"] } : { resources: [], ips: [] },
     );
     const both = listing(["victim@example.com", " - laptop: dnd(0), IP: [192.0.2.5]", "mallory@example.com", ` - phone: ${FORGED_SHOW}(0), IP: [1.1.1.1]`]);
-    expect((await confirmer.confirm(claimsOf(both))).map((s) => s.jid)).to.include("victim@example.com/laptop");
+    expect((await confirmer.confirmAccounts(claimsOf(both))).map((s) => s.jid)).to.include("victim@example.com/laptop");
     victimOnline = false;
     const forgedOnly = listing(["mallory@example.com", ` - phone: ${FORGED_SHOW}(0), IP: [1.1.1.1]`]);
-    expect((await confirmer.confirm(claimsOf(forgedOnly))).map((s) => s.jid)).to.not.include("victim@example.com/laptop");
+    expect((await confirmer.confirmAccounts(claimsOf(forgedOnly))).map((s) => s.jid)).to.not.include("victim@example.com/laptop");
   });
 
   it("fails the listing when user-stats fails, rather than dropping the account's sessions", async () => {
-    const confirmer = new SessionConfirmer("example.com", async () => {
+    const confirmer = new SessionConfirmer(async () => {
       throw new ProtocolError("user-stats: the reply has no field");
     });
-    const error = await confirmer.confirm(claimsOf(forgedListing)).catch((e: unknown) => e);
+    const error = await confirmer.confirmAccounts(claimsOf(forgedListing)).catch((e: unknown) => e);
     expect(error).to.be.instanceOf(ProtocolError);
   });
 
@@ -89,7 +89,6 @@ describe("SessionConfirmer (forged listing lines, issue 6 defect 1)", () => {
     let inFlight = 0;
     let most = 0;
     const confirmer = new SessionConfirmer(
-      "example.com",
       async () => {
         most = Math.max(most, ++inFlight);
         await new Promise((r) => setImmediate(r));
@@ -99,7 +98,7 @@ describe("SessionConfirmer (forged listing lines, issue 6 defect 1)", () => {
       4,
     );
     const lines = Array.from({ length: 20 }, (_, i) => [`u${i}@example.com`, " - r: available(0), IP: [::1]"]).flat();
-    const sessions = await confirmer.confirm(claimsOf(listing(lines)));
+    const sessions = await confirmer.confirmAccounts(claimsOf(listing(lines)));
     expect(sessions).to.have.length(20);
     expect(most).to.equal(4);
   });

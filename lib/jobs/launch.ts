@@ -99,8 +99,9 @@ export async function runPreparedJob(config: Config, session: NodeSession, job: 
     from,
     fromFallback: mode === "auto",
     restartedSince: (wallMs) => restartedSince((iq) => session.link.request(iq), config.domain, wallMs),
-    // on a cluster member the account's sessions are cluster-wide: only the node map tells that one left this member
-    ...(run.source ? { source: run.source } : { isGone: (s: { bare: string; resource: string }) => session.admin.isGone(s) }),
+    // on a cluster member the account's sessions are cluster-wide: only the node map tells that one left this member;
+    // where the listing is one cheap request, quick listings see departures (runner.ts, pauseBeforeScan)
+    ...(run.source ? { source: run.source } : session.admin.listsInOneRequest ? {} : { isGone: (s: { bare: string; resource: string }) => session.admin.isGone(s) }),
     targets: settings.targets,
     selects: (s) => !(own !== undefined && sameJid(s.bare, own)) && !settings.excluded(s) && (wanted === undefined || wanted.has(canonicalJid(s.jid))),
     pacing: settings.pacing,

@@ -602,7 +602,7 @@ export class TransferJob {
     let idleScans = 0;
     try {
       while (!this.finished) {
-        await this.pause(this.scanPause(interval));
+        await this.pauseBeforeScan(interval);
         if (this.finished) break;
         const sessions = await this.scan();
         if (!sessions) break;
@@ -635,7 +635,31 @@ export class TransferJob {
    */
   private scanPause(interval: number): number {
     if (this.scanEpoch !== this.linkEpoch) return interval;
-    return Math.max(interval, LISTING_SHARE * this.lastListingMs);
+    const paced = LISTING_SHARE * this.lastListingMs;
+    if (!this.o.isGone && this.departuresDue()) return Math.max(QUICK_SCAN_MS, paced);
+    return Math.max(interval, paced);
+  }
+
+  /**
+   * Waits out scanPause, looking again every QUICK_SCAN_MS: methods applied meanwhile shorten the pause. A node
+   * without per-session departure checks (ejabberd: its whole listing is one disco#items request, while one
+   * user-stats is a two-stage command per session that competes with delivering the packets) sees departures
+   * through listings taken as often as their cost allows while methods were applied recently.
+   */
+  private async pauseBeforeScan(interval: number): Promise<void> {
+    const since = this.clock.now();
+    for (;;) {
+      const left = this.scanPause(interval) - (this.clock.now() - since);
+      if (left <= 0 || this.finished) return;
+      await this.pause(Math.min(left, QUICK_SCAN_MS));
+    }
+  }
+
+  /** Whether a session got its method within the last DEPARTURE_WINDOW_MS and has not been seen leaving yet. */
+  private departuresDue(): boolean {
+    const now = this.clock.now();
+    for (const record of this.slotHolders) if (record.state === "sent" && now - (record.appliedAt ?? -Infinity) < DEPARTURE_WINDOW_MS) return true;
+    return false;
   }
 
   private loggedInAgain(sessions: Map<string, LiveSession>): boolean {
@@ -856,6 +880,10 @@ export class TransferJob {
 
 /** Pause between full listings ≥ this many times the last listing's duration (see scanPause). */
 const LISTING_SHARE = 4;
+/** Without per-session departure checks: the shortest pause between listings while departures are due. */
+const QUICK_SCAN_MS = 100;
+/** How long after its method a session's departure is looked for by quick listings (then the interval's listing takes over). */
+const DEPARTURE_WINDOW_MS = 2000;
 /** The first departure check after a method: a client that moves on the packet has usually closed by then. */
 const FIRST_CONFIRM_MS = 50;
 /** After one "gone", the confirming second answer is asked for this soon. */

@@ -78,6 +78,14 @@ export class ServerAdmin {
     return parseUserStats(stats.form);
   }
 
+  /**
+   * Whether the whole listing is one request with no user text (ejabberd's disco#items): a job then sees departures
+   * by listing, rather than by asking about each session (a two-stage user-stats command apiece there).
+   */
+  get listsInOneRequest(): boolean {
+    return this.dialect.sessionListing === "disco-online-users";
+  }
+
   /** Whether one session has left: user-stats of its account no longer lists the resource; undefined when the server will not say. */
   async isGone(session: { bare: string; resource: string }): Promise<boolean | undefined> {
     const stats = await this.userStats(session.bare).catch(() => undefined);

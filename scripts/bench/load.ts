@@ -105,6 +105,22 @@ export function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number;
 }
 
+/**
+ * Arrivals per second: over all of them (first to last), and over the central 90% (5th to 95th percentile), which a
+ * single straggler (a GC pause of a node or of this process, a scheduling hiccup on two shared cores) cannot decide.
+ */
+export function arrivalRates(times: number[]): { all?: number; central?: number } {
+  if (times.length < 2) return {};
+  const sorted = [...times].sort((a, b) => a - b);
+  const rate = (from: number, to: number) => {
+    const span = (sorted[to] as number) - (sorted[from] as number);
+    return span > 0 ? ((to - from) / span) * 1000 : undefined;
+  };
+  const all = rate(0, sorted.length - 1);
+  const central = rate(Math.floor(0.05 * (sorted.length - 1)), Math.ceil(0.95 * (sorted.length - 1)));
+  return { ...(all !== undefined ? { all: round(all) } : {}), ...(central !== undefined ? { central: round(central) } : {}) };
+}
+
 /** Most events in any one-second bucket. */
 export function peakPerSecond(times: number[]): number {
   const buckets = new Map<number, number>();

@@ -53,12 +53,15 @@ class Connection {
   private closedHandlers: Array<() => void> = [];
   private closed = false;
   jid = "";
+  /** When the socket delivered the chunk being parsed (performance.now()). */
+  dataAt = 0;
 
   constructor(ep: Endpoint) {
     this.socket = connect({ host: ep.host, port: ep.port });
     this.socket.setNoDelay(true);
     this.socket.on("error", () => undefined);
     this.socket.on("data", (chunk: Buffer) => {
+      this.dataAt = performance.now();
       try {
         this.parser.write(chunk.toString("utf8"));
       } catch {
@@ -219,10 +222,17 @@ export class RawSession {
     if (!el.is("iq") || el.attrs.type !== "set") return;
     const query = el.getChild("query", NS_CXFR);
     if (!query || this.o.behaviour !== "move" || this.state !== "source") return;
-    this.times.packetAt = performance.now();
+    // When the packet reached this client, not when this process got round to it: the sockets that are readable
+    // together are read one after another in one turn, so the move itself (answer, close, connect to the target)
+    // waits for the next turn instead of delaying the other clients' timestamps, which would measure this process.
+    this.times.packetAt = conn.dataAt;
+    this.state = "away";
+    setImmediate(() => this.move(conn, el, query));
+  }
+
+  private move(conn: Connection, el: Element, query: Element): void {
     const reply = xml("iq", { type: "result", id: String(el.attrs.id), ...(el.attrs.from ? { to: String(el.attrs.from) } : {}) });
     conn.socket.write(reply.toString());
-    this.state = "away";
     this.times.leftAt = performance.now();
     conn.close();
     const server = query.getChildText("server")?.trim() ?? "";

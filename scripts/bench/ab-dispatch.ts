@@ -1,0 +1,79 @@
+// A/B of dispatch on the same two lab nodes: N moving clients are sent their packets, in turns, by each variant —
+// a `cxfr drain --rate unlimited` with its own flags (and optionally another checkout's bin/cxfr), or the bare raw
+// component — and each turn reports the packets/s at the clients (central 90%, see load.ts) and the time until the
+// node is empty. The order rotates every round, so the machine's drift falls on every variant. Not part of `npm run bench`.
+//   tsx scripts/bench/ab-dispatch.ts [--kind prosody|ejabberd] [--n 1000] [--rounds 6] --variant "NAME=FLAGS" … [--raw]
+//   a variant's FLAGS may start with "@DIR " to run DIR/bin/cxfr, e.g. --variant "main=@/work/main" --variant "batch=--burst 10"
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { startServer, stopAllLabProcesses, type LabServer, type ServerKind } from "../../spec/support/lab/index.ts";
+import { measureLinkLimit } from "./link-limit.ts";
+import { arrivalRates, percentile, round, startLoad, type Load } from "./load.ts";
+import { measured } from "./measure.ts";
+
+const { values: args } = parseArgs({ options: { kind: { type: "string" }, n: { type: "string" }, rounds: { type: "string" }, variant: { type: "string", multiple: true }, raw: { type: "boolean" } } });
+const kind = (args.kind ?? "ejabberd") as ServerKind;
+const n = Number(args.n ?? 1000);
+const rounds = Number(args.rounds ?? 6);
+const users = Array.from({ length: n }, (_, i) => ({ user: `b${i}`, password: `pw-b${i}` }));
+const endpoint = (s: LabServer) => ({ host: s.host, port: s.c2sPort, domain: s.domain });
+const CXFR = fileURLToPath(new URL("../../bin/cxfr", import.meta.url));
+
+interface Variant {
+  name: string;
+  bin?: string;
+  flags: string[];
+}
+const variants: Variant[] = (args.variant ?? ["cxfr="]).map((spec) => {
+  const [name, rest = ""] = spec.split(/=(.*)/s) as [string, string?];
+  const words = rest.split(/\s+/).filter(Boolean);
+  const bin = words[0]?.startsWith("@") ? `${words.shift()?.slice(1).replace(/\/$/, "")}/bin/cxfr` : undefined;
+  return { name, flags: words, ...(bin ? { bin } : {}) };
+});
+if (args.raw) variants.push({ name: "raw component", flags: [] });
+
+async function turn(a: LabServer, b: LabServer, load: Load, v: Variant): Promise<{ central?: number; emptyMs: number }> {
+  const started = performance.now();
+  if (v.name === "raw component" && args.raw) {
+    const jids = load.sessions.map((s) => s.jid);
+    await measureLinkLimit({ host: a.host, port: a.componentPort, component: a.component, secret: a.secret, domain: a.domain, users: [], count: jids.length, to: jids, server: { host: b.host, port: b.c2sPort }, timeoutMs: 30_000 }).catch(() => undefined);
+  } else {
+    const env = { PATH: process.env.PATH, HOME: process.env.HOME, CXFR_SERVER: a.componentAddress, CXFR_COMPONENT: a.component, CXFR_COMPONENT_SECRET: a.secret, CXFR_DOMAIN: a.domain, CXFR_JOURNAL: `${a.dir}/ab.db` };
+    const r = await measured(process.execPath, [v.bin ?? CXFR, "drain", "--to", b.c2sAddress, "--json", "--grace", "10s", "--rate", "unlimited", ...v.flags], env);
+    if (r.code !== 0) process.stderr.write(`${v.name}: exit ${r.code} ${r.stderr.slice(0, 300)}\n`);
+  }
+  await load.settled(60_000);
+  const packets = load.sessions.flatMap((s) => (s.times.packetAt !== undefined ? [s.times.packetAt] : []));
+  const left = load.sessions.flatMap((s) => (s.times.leftAt !== undefined ? [s.times.leftAt] : []));
+  return { central: arrivalRates(packets).central, emptyMs: round(Math.max(...left) - started) };
+}
+
+async function main(): Promise<void> {
+  const [a, b] = await Promise.all([startServer({ kind, name: "ab-a", users }), startServer({ kind, name: "ab-b", users })]);
+  const results = new Map<string, Array<{ central?: number; emptyMs: number }>>(variants.map((v) => [v.name, []]));
+  try {
+    for (let r = 0; r < rounds; r++) {
+      const order = variants.map((_, i) => variants[(i + r) % variants.length] as Variant);
+      for (const v of order) {
+        const load = await startLoad({ source: endpoint(a), target: endpoint(b), behaviour: "move", users });
+        const result = await turn(a, b, load, v);
+        results.get(v.name)?.push(result);
+        process.stderr.write(`round ${r + 1} ${v.name}: ${result.central ?? "?"} packets/s, empty after ${result.emptyMs} ms\n`);
+        load.stop();
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+      }
+    }
+  } finally {
+    await Promise.all([a.stop(), b.stop()]);
+  }
+  for (const [name, rs] of results) {
+    const rates = rs.flatMap((r) => (r.central !== undefined ? [r.central] : []));
+    process.stdout.write(`${name}: packets/s median ${round(percentile(rates, 0.5))} (${rates.join(", ")}); empty after median ${round(percentile(rs.map((r) => r.emptyMs), 0.5))} ms\n`);
+  }
+}
+
+try {
+  await main();
+} finally {
+  await stopAllLabProcesses();
+}

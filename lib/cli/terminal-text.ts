@@ -13,7 +13,12 @@ export function escapeForTerminal(text: string, keep = ""): string {
   });
 }
 
+// eslint-disable-next-line no-control-regex
+const NON_ASCII = /[^\x00-\x7f]/;
+
 /** A JSON line that reads the same to a parser but shows no bidi or format character raw (JSON already escapes controls). */
 export function escapeJsonLine(json: string): string {
+  // every such character is outside ASCII, and nearly every line is ASCII: the Unicode-property scan is the costly part
+  if (!NON_ASCII.test(json)) return json;
   return json.replace(/[\p{Cf}\u2028\u2029]/gu, (char) => `\\u${(char.codePointAt(0) ?? 0).toString(16).padStart(4, "0")}`);
 }

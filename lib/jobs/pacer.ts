@@ -3,6 +3,8 @@ import { realClock, type Clock } from "./clock.ts";
 
 export { realClock, type Clock } from "./clock.ts";
 
+/** What a waiting caller may carry beyond a burst of 1 after a late wake-up (see takeToken). */
+const CATCH_UP_TOKENS = 1;
 /** Longest single sleep while waiting for a token. */
 const MAX_TOKEN_WAIT_MS = 250;
 
@@ -116,9 +118,12 @@ export class Pacer {
 
   private async takeToken(signal?: AbortSignal): Promise<void> {
     if (this.options.rate === Infinity) return;
-    for (;;) {
+    for (let slept = false; ; slept = true) {
       if (signal?.aborted) throw new InterruptedError();
-      this.refill();
+      // A caller that slept for its token keeps what accrued while its timer overslept (and the jitter's stretch), up
+      // to one token beyond the burst: with --burst 1 each late wake-up otherwise lost time, and --rate 400 sent ≈180/s.
+      // After a quiet spell (no one waiting) the burst alone still bounds what goes at once.
+      this.refill(slept ? CATCH_UP_TOKENS : 0);
       if (this.tokens >= 1) {
         this.tokens -= 1;
         return;
@@ -130,9 +135,9 @@ export class Pacer {
     }
   }
 
-  private refill(): void {
+  private refill(catchUp = 0): void {
     const now = this.clock.now();
-    const capacity = Math.max(1, this.options.burst);
+    const capacity = Math.max(1 + catchUp, this.options.burst);
     this.tokens = Math.min(capacity, this.tokens + ((now - this.last) / 1000) * this.options.rate);
     this.last = now;
   }

@@ -36,6 +36,21 @@ describe("Pacer", () => {
     expect(clock.t).to.be.within(9000, 13500);
   });
 
+  it("keeps the rate with --burst 1 when every timer wakes late: the oversleep is caught up, never more than 2 at once", async () => {
+    // Node's timers fire a millisecond or more late; at 400/s a token is due every 2.5 ms
+    const clock = { t: 0, now: () => clock.t, sleep: async (ms: number) => void (clock.t += ms + 1.3) };
+    const pacer = new Pacer({ rate: 400, burst: 1, jitter: 0.2, maxInFlight: 1000 }, clock);
+    const times: number[] = [];
+    for (let i = 0; i < 400; i++) {
+      await pacer.token();
+      times.push(clock.t);
+    }
+    // 400 tokens at 400/s: about a second (it took ≈2.2 s when each late wake-up lost its overshoot)
+    expect(clock.t).to.be.within(950, 1150);
+    expect(maxInAnyWindow(times, 0.001)).to.be.at.most(2);
+    expect(maxInAnyWindow(times, 1000)).to.be.at.most(401);
+  });
+
   it("lets the first burst go at once", async () => {
     const clock = fakeClock();
     const pacer = new Pacer({ rate: 1, burst: 4, jitter: 0, maxInFlight: 10 }, clock);

@@ -321,8 +321,7 @@ async function storm(kind: ServerKind, n: number, rates: number[], options: { re
   };
   try {
     const scenarios: Array<{ name: string; flags: string[]; behaviour: Behaviour; bin?: string }> = [
-      // the default burst, as operators and --rate auto run: with --burst 1 a token that falls due while the pacer
-      // oversleeps (ms timers, the jitter's stretch) is lost, and "--rate 400" sent ≈180/s
+      // the default burst, as operators and --rate auto run
       ...rates.map((rate) => ({ name: `cxfr --rate ${rate}`, flags: ["--rate", String(rate)], behaviour: "move" as const })),
       { name: "cxfr --rate unlimited", flags: ["--rate", "unlimited"], behaviour: "move" },
       { name: "cxfr --rate auto", flags: ["--rate", "auto"], behaviour: "move" },

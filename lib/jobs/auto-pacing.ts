@@ -3,6 +3,7 @@
 // starts it with the job, reports sends and appearances, and stops it with the job.
 import { startLoginProbes, type LoginProber } from "../link/login-probe.ts";
 import type { HostPort } from "../xmpp/address.ts";
+import type { AppearanceWatch, Awaited } from "./appearance-watch.ts";
 import { AutoRate, type AutoRateEvent, type AutoRateOptions } from "./auto-rate.ts";
 import { nap, realClock, type Clock } from "./clock.ts";
 
@@ -23,13 +24,21 @@ export interface AutoPacingOptions {
   clock?: Clock;
   /** starts the login probes (default: real TCP probes, lib/link/login-probe.ts) */
   startProbes?: typeof startLoginProbes;
+  /**
+   * Targets that are configured nodes: watches their listings for the moved users (appearance-watch.ts). The
+   * controller then also judges how long moved users take to be back, and how many are not back yet.
+   */
+  watchAppearances?: (hooks: { onBack(user: Awaited, afterMs: number): void; onGiveUp(user: Awaited): void }) => AppearanceWatch;
+  /** A moved user seen back on a target (with watchAppearances). */
+  onBack?(user: Awaited, afterMs: number): void;
 }
 
 export interface AutoPacing {
   readonly controller: AutoRate;
   /** resolves once every target answered (or failed) its first probe: the baseline before any load */
   ready: Promise<void>;
-  sent(count?: number): void;
+  /** A method was applied: `user` is awaited on the targets when appearances are watched. */
+  sent(count?: number, user?: Awaited): void;
   appeared(latencyMs: number): void;
   forget(count?: number): void;
   stop(): void;
@@ -38,15 +47,24 @@ export interface AutoPacing {
 export function startAutoPacing(o: AutoPacingOptions): AutoPacing {
   const clock = o.clock ?? realClock;
   const now = () => clock.now();
-  const controller = new AutoRate(o.controller);
+  const controller = new AutoRate({ ...o.controller, ...(o.watchAppearances ? { tracksAppearance: true } : {}) });
+  const watch = o.watchAppearances?.({
+    onBack: (user, afterMs) => {
+      controller.appeared(afterMs, now());
+      o.onBack?.(user, afterMs);
+    },
+    onGiveUp: () => controller.forget(),
+  });
   controller.on((event) => {
     o.setRate(event.rate);
     o.onEvent(event);
   });
   const waiting = new Set(o.targets.map((t) => t.label));
   let baseline: () => void = () => undefined;
-  const ready = new Promise<void>((resolve) => (baseline = resolve));
+  const probed = new Promise<void>((resolve) => (baseline = resolve));
   if (waiting.size === 0) baseline();
+  // nothing goes before the baselines: the probes' first round, and the sessions already on the targets
+  const ready = Promise.all([probed, watch?.ready.catch(() => undefined)]).then(() => undefined);
   let started = false;
   const stopped = new AbortController();
   const prober: LoginProber = (o.startProbes ?? startLoginProbes)(
@@ -75,13 +93,18 @@ export function startAutoPacing(o: AutoPacingOptions): AutoPacing {
   return {
     controller,
     ready,
-    sent: (count = 1) => controller.sent(count),
+    sent: (count = 1, user) => {
+      controller.sent(count);
+      if (user) watch?.expect(user);
+      else if (watch) controller.forget(count); // ended, not sent on: never counted as not back
+    },
     appeared: (latencyMs) => controller.appeared(latencyMs, now()),
     forget: (count = 1) => controller.forget(count),
     stop() {
       if (!started) baseline();
       stopped.abort();
       prober.stop();
+      watch?.stop();
     },
   };
 }

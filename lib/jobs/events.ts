@@ -32,6 +32,8 @@ export type JobEventBody =
   /** After reset: the client is back on another node; the session it left here was ended with this method. */
   | { event: "leftover"; jid: string; method: MethodName }
   | { event: "moved" | "kicked" | "failed" | "skipped" | "remaining"; jid: string; method?: MethodName; reason?: string; after_ms?: number }
+  /** `--rate auto` to configured nodes: the user is listed on a target, `after_ms` after its method (within a listing round). */
+  | { event: "back"; jid: string; after_ms: number }
   | ({ event: "summary" } & JobSummary);
 
 export type JobEvent = Stamp & JobEventBody;

@@ -16,6 +16,7 @@ import type { JobSpec } from "./job-schema.ts";
 import type { JobJournal, SessionSnapshot } from "./journal-port.ts";
 import type { JobSummary } from "./outcomes.ts";
 import { startAutoPacing } from "./auto-pacing.ts";
+import { watchAppearances } from "./appearance-watch.ts";
 import { TransferJob, type JobEvent } from "./runner.ts";
 import { seenElsewhere } from "./seen-elsewhere.ts";
 import type { Target } from "./targets.ts";
@@ -105,7 +106,7 @@ export async function runPreparedJob(config: Config, session: NodeSession, job: 
     targets: settings.targets,
     selects: (s) => !(own !== undefined && sameJid(s.bare, own)) && !settings.excluded(s) && (wanted === undefined || wanted.has(canonicalJid(s.jid))),
     pacing: settings.pacing,
-    ...(settings.autoRate ? { autoPacing: autoPacingFor(settings, config.domain) } : {}),
+    ...(settings.autoRate ? { autoPacing: autoPacingFor(settings, config.domain, targetNodeListings(config, job, run.targetSession)) } : {}),
     waitMs: settings.waitMs,
     graceMs: settings.graceMs,
     ...(settings.deadlineMs !== undefined ? { deadlineMs: settings.deadlineMs } : {}),
@@ -128,10 +129,33 @@ export async function runPreparedJob(config: Config, session: NodeSession, job: 
   }
 }
 
-/** `--rate auto`: login probes against each target's public address (its `--to` address) feed the controller. */
-function autoPacingFor(settings: JobSettings, domain: string): NonNullable<ConstructorParameters<typeof TransferJob>[0]["autoPacing"]> {
+/**
+ * `--rate auto`: login probes against each target's public address (its `--to` address) feed the controller; when
+ * the targets are configured nodes, so does how long moved users take to be listed there (appearance-watch.ts).
+ */
+function autoPacingFor(settings: JobSettings, domain: string, listings: TargetListings | undefined): NonNullable<ConstructorParameters<typeof TransferJob>[0]["autoPacing"]> {
   const targets = settings.targets.map((t) => ({ label: t.label, address: t.address }));
-  return (hooks) => startAutoPacing({ targets, domain, controller: { maxRate: settings.autoRate?.maxRate ?? Infinity }, ...hooks });
+  return ({ onBack, ...hooks }) =>
+    startAutoPacing({
+      targets,
+      domain,
+      controller: { maxRate: settings.autoRate?.maxRate ?? Infinity },
+      ...(listings ? { watchAppearances: (watch) => watchAppearances({ listings, clock: hooks.clock, ...watch }), onBack } : {}),
+      ...hooks,
+    });
+}
+
+type TargetListings = Array<() => Promise<LiveSession[]>>;
+
+/**
+ * Each target's listing, when every target is a configured node outside the job's cluster (a cluster lists its
+ * members' sessions together, so a user moved within it shows no arrival); undefined otherwise.
+ */
+function targetNodeListings(config: Config, job: PreparedJob, open: RunOptions["targetSession"]): TargetListings | undefined {
+  if (!open) return undefined;
+  const nodes = job.settings.targets.map((t) => config.nodes.find((n) => n.name === t.label && n !== job.node && !(n.cluster && n.cluster === job.node.cluster)));
+  if (nodes.length === 0 || nodes.some((n) => n === undefined)) return undefined;
+  return (nodes as NodeConfig[]).map((node) => listingOf(node, open));
 }
 
 /**
@@ -161,10 +185,15 @@ function seenOnTargetNodes(config: Config, job: PreparedJob, open: RunOptions["t
   if (!open) return undefined;
   const nodes = job.settings.targets.flatMap((t) => config.nodes.filter((n) => n.name === t.label && n !== job.node && !(n.cluster && n.cluster === job.node.cluster)));
   if (nodes.length === 0) return undefined;
-  return seenElsewhere(nodes.map((node) => async () => {
+  return seenElsewhere(nodes.map((node) => listingOf(node, open)));
+}
+
+/** One configured node's sessions (cxfr's own admin sessions left out), through a session the caller opens. */
+function listingOf(node: NodeConfig, open: NonNullable<RunOptions["targetSession"]>): () => Promise<LiveSession[]> {
+  return async () => {
     const target = await open(node);
     return target ? (await target.admin.listSessions()).filter((s) => !target.isOwnSession(s)) : [];
-  }));
+  };
 }
 
 export async function resolveFrom(mode: string, domain: string, session: NodeSession): Promise<"domain" | "component"> {

@@ -14,6 +14,7 @@ import type { JobEvent, JobEventBody } from "./events.ts";
 import { noJournal, type JobJournal, type JobState, type SessionSnapshot, type SessionState } from "./journal-port.ts";
 import { ENDING_METHODS, summarize, type JobSummary } from "./outcomes.ts";
 import { Pacer, type PacingOptions } from "./pacer.ts";
+import { listingGarbage } from "./listing-garbage.ts";
 import { isTerminal, snapshotOf, transition, type SessionRecord, type TransitionDetail } from "./session-machine.ts";
 import { chooseTarget, type Target } from "./targets.ts";
 
@@ -95,7 +96,7 @@ export interface TransferJobOptions {
    * The job waits for its first probe round (the baseline) before the first method, tells it of every method applied,
    * and stops it with the job.
    */
-  autoPacing?: (hooks: { setRate(rate: number): void; onEvent(event: AutoRateEvent): void; clock: Clock }) => AutoPacing;
+  autoPacing?: (hooks: { setRate(rate: number): void; onEvent(event: AutoRateEvent): void; onBack(user: { jid: string }, afterMs: number): void; clock: Clock }) => AutoPacing;
   clock?: Clock;
   journal?: JobJournal;
   /** Sessions of a job that was running: finished ones are never touched again, the rest are re-observed first. */
@@ -249,6 +250,7 @@ export class TransferJob {
     this.auto = this.o.autoPacing({
       setRate: (rate) => this.pacer.setRate(rate),
       onEvent: ({ rate, previous, change, cause, reason }) => this.emit({ event: "rate", rate: roundRate(rate), previous: roundRate(previous), change, cause, reason }),
+      onBack: (user, afterMs) => this.emit({ event: "back", jid: user.jid, after_ms: Math.round(afterMs) }),
       clock: this.clock,
     });
     await Promise.race([this.auto.ready, this.cancelled]);
@@ -439,7 +441,8 @@ export class TransferJob {
     record.absences = 0;
     record.waitEnds = now + (ENDING_METHODS.includes(method.name) ? this.kickSettleMs : this.o.graceMs);
     this.move(record, "sent");
-    this.auto?.sent();
+    // a user whose session was ended is not expected anywhere in particular; one sent on is awaited on its target
+    this.auto?.sent(1, ENDING_METHODS.includes(method.name) ? undefined : { jid: record.jid, bare: record.bare });
     this.emit({ event: method.name === "cxfr" ? "sent" : method.name === "kick" ? "kick" : "applied", jid: record.jid, method: method.name, target: formatHostPort(address) });
     attempt.reply?.then((reply) => this.noteReply(record, index, reply), () => undefined);
     if (this.o.isGone) void this.watchDeparture(record, index, ref);
@@ -734,6 +737,7 @@ export class TransferJob {
         const byKey = new Map<string, LiveSession>();
         for (const session of sessions) byKey.set(sessionKey(session), session);
         this.listing = { sessions: byKey };
+        listingGarbage().afterListing(sessions.length);
         this.emit({ event: "scan", sessions: sessions.length });
         return this.listing.sessions;
       } catch (err) {

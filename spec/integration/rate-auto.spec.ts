@@ -1,4 +1,7 @@
 import { expect } from "chai";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { startServer, type LabServer } from "../support/lab/index.ts";
 import { fleetUsers, startFleet, stopFleet, type FleetMember } from "../support/fleet.ts";
 import { nodeEnv, runCli } from "../support/cli.ts";
@@ -33,6 +36,29 @@ describe("cxfr drain --rate auto between two real Prosody nodes", function () {
     // the first packet waits for the probes' baseline: the start event comes before it
     const firstSent = result.events.findIndex((e) => e.event === "sent");
     expect(result.events.indexOf(rates[0] as Record<string, unknown>)).to.be.below(firstSent);
+  });
+
+  it("to a configured node: each user sent on is reported once back on the target (`back`, after_ms after its packet)", async () => {
+    await stopFleet(fleet);
+    fleet = await startFleet({ on: a, reconnectTo: [b], handlers: 8, plain: 2, trusted: [a.component], firstUser: 21 });
+    const dir = mkdtempSync(join(tmpdir(), "cxfr-rate-auto-"));
+    try {
+      const config = join(dir, "cxfr.yml");
+      const node = (name: string, s: LabServer) => [`  - name: ${name}`, `    server: "${s.componentAddress}"`, `    component: ${s.component}`, `    secret: "${s.secret}"`, `    public: "${s.c2sAddress}"`];
+      writeFileSync(config, [`domain: ${a.domain}`, `journal: ${join(dir, "cxfr.db")}`, "nodes:", ...node("a", a), ...node("b", b), ""].join("\n"));
+      const result = await runCli(["--config", config, "drain", "--node", "a", "--to", "b", "--rate", "auto", "--max-rate", "30", "--grace", "3s", "--json"], { PATH: process.env.PATH, HOME: process.env.HOME });
+      expect(result.code, result.stderr).to.equal(0);
+      expect(result.events.at(-1)).to.include({ event: "summary", targeted: 10, moved: 8, kicked: 2 });
+      const moved = result.events.filter((e) => e.event === "moved").map((e) => String(e.jid));
+      const back = new Map(result.events.filter((e) => e.event === "back").map((e) => [String(e.jid), Number(e.after_ms)]));
+      expect(back.size).to.equal(result.events.filter((e) => e.event === "back").length, "each user once");
+      // every moved user logs in to b within a second or two (the job runs on through the others' grace); the two
+      // that ignored the packet come back too, on their own, once kicked: they were awaited since their packet
+      for (const jid of moved) expect(back.get(jid), jid).to.be.within(0, 3000);
+      expect([...back.keys()].every((jid) => fleet.some((m) => m.jid === jid))).to.equal(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("refuses --max-rate without --rate auto, naming the flag (exit 2)", async () => {

@@ -45,6 +45,45 @@ describe("auto pacing (probes + controller + rate setter)", () => {
     }
   });
 
+  it("with configured target nodes: waits for their listings' baseline, awaits each user sent on, and counts it back", async () => {
+    const node = await greetingNode();
+    const expected: string[] = [];
+    let hooks: { onBack(user: { jid: string; bare: string }, ms: number): void } | undefined;
+    let listed: () => void = () => undefined;
+    const back: Array<[string, number]> = [];
+    const pacing = startAutoPacing({
+      targets: [{ label: "b", address: { host: "127.0.0.1", port: node.port } }],
+      domain: "example.com",
+      probeIntervalMs: 20,
+      setRate: () => undefined,
+      onEvent: () => undefined,
+      watchAppearances: (h) => {
+        hooks = h;
+        return { ready: new Promise<void>((resolve) => (listed = resolve)), expect: (u) => expected.push(u.jid), stop: () => undefined };
+      },
+      onBack: (u, ms) => back.push([u.jid, ms]),
+    });
+    try {
+      let ready = false;
+      void pacing.ready.then(() => (ready = true));
+      await new Promise((resolve) => setTimeout(resolve, 100)); // the probes answered by now
+      expect(ready, "nothing goes before the targets' listings are known").to.equal(false);
+      listed();
+      await pacing.ready;
+      expect(pacing.controller.options.tracksAppearance).to.equal(true);
+      pacing.sent(1, { jid: "ann@example.com/phone", bare: "ann@example.com" });
+      pacing.sent(1); // a kick: no one to await
+      expect(expected).to.deep.equal(["ann@example.com/phone"]);
+      expect(pacing.controller.notBack).to.equal(1);
+      hooks?.onBack({ jid: "ann@example.com/phone", bare: "ann@example.com" }, 840);
+      expect(pacing.controller.notBack).to.equal(0);
+      expect(back).to.deep.equal([["ann@example.com/phone", 840]]);
+    } finally {
+      pacing.stop();
+      node.server.close();
+    }
+  });
+
   it("cuts the rate when a target stops answering", async () => {
     const port = await freePort(); // nothing listens: every probe is refused
     const events: AutoRateEvent[] = [];

@@ -248,8 +248,19 @@ async function dispatch(kind: ServerKind, n: number, baselineSample: number): Pr
       return known.length > 0 ? round(percentile(known, 0.5), 3) : undefined;
     };
     const ratios = pairs.map((p) => (p.cxfr.packetsPerSecond && p.raw.packetsPerSecond ? p.cxfr.packetsPerSecond / p.raw.packetsPerSecond : undefined));
-    const unlimited = { ...(pairs[0] as (typeof pairs)[number]).cxfr, packetsPerSecond: median(pairs.map((p) => p.cxfr.packetsPerSecond)), emptyAfterMs: median(pairs.map((p) => p.cxfr.emptyAfterMs)) as number };
-    const raw = { ...(pairs[0] as (typeof pairs)[number]).raw, packetsPerSecond: median(pairs.map((p) => p.raw.packetsPerSecond)) };
+    // the rates and times are medians of the rounds; RSS, CPU and the storm figures are the first round's
+    const unlimited = {
+      ...(pairs[0] as (typeof pairs)[number]).cxfr,
+      packetsPerSecond: median(pairs.map((p) => p.cxfr.packetsPerSecond)),
+      packetsPerSecondAll: median(pairs.map((p) => p.cxfr.packetsPerSecondAll)),
+      emptyAfterMs: median(pairs.map((p) => p.cxfr.emptyAfterMs)) as number,
+    };
+    const raw = {
+      ...(pairs[0] as (typeof pairs)[number]).raw,
+      packetsPerSecond: median(pairs.map((p) => p.raw.packetsPerSecond)),
+      packetsPerSecondAll: median(pairs.map((p) => p.raw.packetsPerSecondAll)),
+      emptyAfterMs: median(pairs.map((p) => p.raw.emptyAfterMs)) as number,
+    };
     log(`link ${limit}/s; medians of ${pairs.length} rounds: cxfr ${unlimited.packetsPerSecond ?? "?"} packets/s, raw ${raw.packetsPerSecond ?? "?"}/s, ratio ${median(ratios) ?? "?"}`);
 
     load = await loadOn(a, b, n, "plain");

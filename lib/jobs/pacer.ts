@@ -121,7 +121,7 @@ export class Pacer {
     for (let slept = false; ; slept = true) {
       if (signal?.aborted) throw new InterruptedError();
       // A caller that slept for its token keeps what accrued while its timer overslept (and the jitter's stretch), up
-      // to one token beyond the burst: with --burst 1 each late wake-up otherwise lost time, and --rate 400 sent ≈180/s.
+      // to two tokens even with a burst of 1: each late wake-up otherwise lost time, and --rate 400 --burst 1 sent ≈180/s.
       // After a quiet spell (no one waiting) the burst alone still bounds what goes at once.
       this.refill(slept ? CATCH_UP_TOKENS : 0);
       if (this.tokens >= 1) {

@@ -320,6 +320,9 @@ export class TransferJob {
         for (const record of ready) this.begin(record, record.methodIndex);
         this.flush();
         for (const record of ready) this.launch(record);
+        // a full batch: let the socket take the batch and the young generation collect its garbage before the next
+        // one (the dispatch loop otherwise runs in microtasks only, and 10,000 packets were built in one turn)
+        if (batch.length === MAX_BATCH) await new Promise<void>((resolve) => setImmediate(resolve));
       }
     } catch (err) {
       this.halt(err);

@@ -17,6 +17,14 @@ describe("job schema: one home for a job's defaults", () => {
     expect(readTiming({}, {}, "flag")).to.deep.equal({ pacing: { rate: 50, burst: 10, jitter: 0.2, maxInFlight: 1000 }, waitMs: 0, graceMs: 30_000 });
   });
 
+  it("--rate unlimited has no in-flight cap unless one is given (flag, body or file)", () => {
+    expect(readTiming({ rate: "unlimited" }, {}, "flag").pacing.maxInFlight).to.equal(Infinity);
+    expect(readTiming({ rate: "unlimited", maxInFlight: "300" }, {}, "flag").pacing.maxInFlight).to.equal(300);
+    expect(readTiming({}, { rate: "unlimited", max_in_flight: 400 }, "flag").pacing.maxInFlight).to.equal(400);
+    expect(readTiming({ rate: "unlimited" }, { max_in_flight: 500 }, "body").pacing.maxInFlight).to.equal(500);
+    expect(readTiming({ rate: "100" }, {}, "flag").pacing.maxInFlight).to.equal(1000);
+  });
+
   it("the request wins over the file, the file over the default", () => {
     const timing = readTiming({ rate: "7" }, { rate: 5, burst: 3, grace: "10s", deadline: "1m" }, "flag");
     expect(timing.pacing).to.include({ rate: 7, burst: 3 });

@@ -106,6 +106,8 @@ interface ProbeState {
 
 /** The mildest cut: a probe just over the limit still slows the job down noticeably. */
 const MILDEST_CUT = 0.85;
+/** A cut by the queue's growth aims this far under what the target absorbs, so the queue drains. */
+const DRAIN = 0.9;
 
 interface Verdict {
   cause: AutoRateCause;
@@ -275,14 +277,14 @@ export class AutoRate {
       }
       const lowest = judged.reduce((low, sample) => (sample.ms < low.ms ? sample : low));
       const newest = judged.at(-1) as ProbeSample;
-      if (lowest.ms > limit) return { kind: "problem", verdict: this.probeSlow(target, limit, lowest, newest, state.best) };
+      if (lowest.ms > limit) return { kind: "problem", verdict: this.probeSlow(target, limit, lowest, newest, state.best, judged.length > 1 ? judged[0] : undefined) };
       const holdAt = state.best + (limit - state.best) / 4;
       if (newest.ms > holdAt) busy = true;
       // in the hold band and still growing: the rate is over what the target absorbs; ease off before the limit
       const previous = judged.at(-2);
       if (previous && lowest.ms > holdAt && newest.ms > previous.ms) {
         const reason = `login probe to ${target} grows: ${fmt(previous.ms)} → ${fmt(newest.ms)} ms (best ${fmt(state.best)} ms)`;
-        return { kind: "problem", verdict: { cause: "probe-latency", reason, factor: MILDEST_CUT, probe: { sentAt: newest.sentAt, ms: newest.ms } } };
+        return { kind: "problem", verdict: { cause: "probe-latency", reason, factor: this.cutFactor(MILDEST_CUT, previous, newest), probe: { sentAt: newest.sentAt, ms: newest.ms } } };
       }
       if (judged.some((sample) => sample.ms > state.best + (limit - state.best) / 8)) idle = false;
     }
@@ -296,10 +298,24 @@ export class AutoRate {
   }
 
   /** `lowest` of the last answers sets the cut and the reason; the `newest` tells whether the queue still grows. */
-  private probeSlow(target: string, limit: number, lowest: ProbeSample, newest: ProbeSample, best: number): Verdict {
-    const factor = Math.max(this.options.cutFactor, Math.min(MILDEST_CUT, limit / lowest.ms));
+  private probeSlow(target: string, limit: number, lowest: ProbeSample, newest: ProbeSample, best: number, oldest?: ProbeSample): Verdict {
+    const factor = this.cutFactor(limit / lowest.ms, oldest, newest);
     const verb = lowest.answered ? "took" : "has not answered in";
     return { cause: "probe-latency", reason: `login probe to ${target} ${verb} ${fmt(lowest.ms)} ms (best ${fmt(best)} ms)`, factor, probe: { sentAt: newest.sentAt, ms: newest.ms } };
+  }
+
+  /**
+   * How deep to cut: `byLatency`, or deeper when two probes show how fast the queue grows. A login queue whose wait
+   * grows by g ms per ms fills at (rate − capacity) / capacity = g, so the target absorbs rate / (1 + g); the cut goes
+   * a tenth under that, so the queue drains. Between the deepest cut and the mildest.
+   */
+  private cutFactor(byLatency: number, older: ProbeSample | undefined, newer: ProbeSample): number {
+    let factor = byLatency;
+    if (older && newer.sentAt > older.sentAt && newer.ms > older.ms) {
+      const growth = (newer.ms - older.ms) / (newer.sentAt - older.sentAt);
+      factor = Math.min(factor, DRAIN / (1 + growth));
+    }
+    return Math.max(this.options.cutFactor, Math.min(MILDEST_CUT, factor));
   }
 
   private appearanceProblem(): Verdict | undefined {

@@ -138,6 +138,20 @@ describe("AutoRate (--rate auto)", () => {
     expect(auto.rate).to.be.closeTo((400 * 205) / 300, 1e-9); // cut by limit / latency
   });
 
+  it("cuts to what the target absorbs when two probes show how fast its queue grows, not just past the limit", () => {
+    const { auto } = controller({ startRate: 200, startFactor: 2, probeSlackMs: 200 });
+    healthySecond(auto, SECOND, 5); // limit 205 ms; 200 → 400
+    // the wait grows by 150 ms in 250 ms: logins arrive 1.6× as fast as the target takes them (400/s against 250/s)
+    auto.probing("b", 1000);
+    auto.probed("b", { ok: true, ms: 250 });
+    auto.probing("b", 1250);
+    auto.probed("b", { ok: true, ms: 400 });
+    auto.sent(200);
+    expect(auto.update(1500)).to.include({ change: "cut", cause: "probe-latency", reason: "login probe to b took 250 ms (best 5 ms)" });
+    // 400 / 1.6 = 250/s absorbed, and a tenth under it so the queue drains (by the latency alone: 400 × 205/250 = 328)
+    expect(auto.rate).to.be.closeTo((400 * 0.9) / 1.6, 1e-9);
+  });
+
   it("does not cut on one unanswered probe after a fast answer (one late answer may be the machine, not the target)", () => {
     const { auto } = controller({ startRate: 200, startFactor: 2, probeSlackMs: 200 });
     healthySecond(auto, SECOND, 5);

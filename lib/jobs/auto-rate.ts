@@ -12,7 +12,8 @@
 //   - between a quarter of the limit and the limit: the target works at capacity — hold (the newest
 //     answer is enough: a hold costs little); but when the last two answers are both in this band
 //     and the newer is slower, the queue grows: ease off (the mildest cut) before it reaches the limit;
-//   - over the limit: congestion — cut by how far over (limit / probe, never deeper than cutFactor).
+//   - over the limit: congestion — cut by how far over (limit / probe), or deeper by how fast the last
+//     two answers show the queue growing (cutFactor at most).
 // A cut needs the lower of the target's last two answers over the limit (a probe still out counts
 // with its age so far), so one answer slowed by something else on a busy machine does not cut.
 // Every signal lags the sending by about one login, so after a cut only probes sent since count,

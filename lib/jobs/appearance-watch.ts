@@ -5,6 +5,7 @@
 import type { LiveSession } from "../xmpp/admin.ts";
 import { canonicalJid } from "../xmpp/jid.ts";
 import { nap, type Clock } from "./clock.ts";
+import { readListings } from "./seen-elsewhere.ts";
 
 const MIN_ROUND_MS = 500;
 const LISTING_SHARE = 4;
@@ -46,7 +47,7 @@ export function watchAppearances(o: AppearanceWatchOptions): AppearanceWatch {
   let stopped = false;
   const stop = new AbortController();
 
-  const listAll = async (): Promise<LiveSession[]> => (await Promise.all(o.listings.map((list) => list().catch(() => [] as LiveSession[])))).flat();
+  const listAll = () => readListings(o.listings);
 
   const ready = listAll().then((sessions) => {
     before = new Set(sessions.map((s) => canonicalJid(s.jid)));

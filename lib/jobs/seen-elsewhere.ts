@@ -2,6 +2,11 @@ import type { SessionRef } from "../methods/method.ts";
 import type { LiveSession } from "../xmpp/admin.ts";
 import { canonicalJid, sameJid } from "../xmpp/jid.ts";
 
+/** Every target node's sessions in one list; a listing that fails counts as showing nothing. */
+export async function readListings(listings: Array<() => Promise<LiveSession[]>>): Promise<LiveSession[]> {
+  return (await Promise.all(listings.map((list) => list().catch(() => [] as LiveSession[])))).flat();
+}
+
 /** How long one round of target listings answers every session asking (many sessions are reset at once). */
 const LISTING_TTL_MS = 500;
 
@@ -15,7 +20,7 @@ export function seenElsewhere(listings: Array<() => Promise<LiveSession[]>>, now
   let round: { at: number; sessions: Promise<LiveSession[]> } | undefined;
   const listed = (): Promise<LiveSession[]> => {
     if (!round || now() - round.at >= LISTING_TTL_MS) {
-      const sessions = Promise.all(listings.map((list) => list().catch(() => [] as LiveSession[]))).then((all) => all.flat());
+      const sessions = readListings(listings);
       round = { at: now(), sessions };
     }
     return round.sessions;

@@ -7,9 +7,9 @@
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { startServer, stopAllLabProcesses, type LabServer, type ServerKind } from "../../spec/support/lab/index.ts";
-import { measureLinkLimit } from "./link-limit.ts";
+import { rawTransferPackets } from "./link-limit.ts";
 import { arrivalRates, percentile, round, startLoad, type Load } from "./load.ts";
-import { measured } from "./measure.ts";
+import { cxfrEnv, measured } from "./measure.ts";
 
 const { values: args } = parseArgs({ options: { kind: { type: "string" }, n: { type: "string" }, rounds: { type: "string" }, variant: { type: "string", multiple: true }, raw: { type: "boolean" } } });
 const kind = (args.kind ?? "ejabberd") as ServerKind;
@@ -35,11 +35,9 @@ if (args.raw) variants.push({ name: "raw component", flags: [] });
 async function turn(a: LabServer, b: LabServer, load: Load, v: Variant): Promise<{ central?: number; emptyMs: number }> {
   const started = performance.now();
   if (v.name === "raw component" && args.raw) {
-    const jids = load.sessions.map((s) => s.jid);
-    await measureLinkLimit({ host: a.host, port: a.componentPort, component: a.component, secret: a.secret, domain: a.domain, users: [], count: jids.length, to: jids, server: { host: b.host, port: b.c2sPort }, timeoutMs: 30_000 }).catch(() => undefined);
+    await rawTransferPackets(a, b, load.sessions.map((s) => s.jid));
   } else {
-    const env = { PATH: process.env.PATH, HOME: process.env.HOME, CXFR_SERVER: a.componentAddress, CXFR_COMPONENT: a.component, CXFR_COMPONENT_SECRET: a.secret, CXFR_DOMAIN: a.domain, CXFR_JOURNAL: `${a.dir}/ab.db` };
-    const r = await measured(process.execPath, [v.bin ?? CXFR, "drain", "--to", b.c2sAddress, "--json", "--grace", "10s", "--rate", "unlimited", ...v.flags], env);
+    const r = await measured(process.execPath, [v.bin ?? CXFR, "drain", "--to", b.c2sAddress, "--json", "--grace", "10s", "--rate", "unlimited", ...v.flags], cxfrEnv(a, "ab.db"));
     if (r.code !== 0) process.stderr.write(`${v.name}: exit ${r.code} ${r.stderr.slice(0, 300)}\n`);
   }
   await load.settled(60_000);

@@ -4,6 +4,7 @@
 import { parseArgs } from "node:util";
 import { startServer, stopAllLabProcesses, type ServerKind } from "../../spec/support/lab/index.ts";
 import { startLoad } from "./load.ts";
+import { cxfrEnv } from "./measure.ts";
 
 const { values: args } = parseArgs({ options: { kind: { type: "string" }, n: { type: "string" } } });
 const kind = (args.kind ?? "prosody") as ServerKind;
@@ -14,8 +15,8 @@ const users = Array.from({ length: n }, (_, i) => ({ user: `b${i}`, password: `p
 const node = await startServer({ kind, name: `hold-${kind}`, users });
 const endpoint = { host: node.host, port: node.c2sPort, domain: node.domain };
 const load = await startLoad({ source: endpoint, target: endpoint, behaviour: "plain", users });
-const env = { CXFR_SERVER: node.componentAddress, CXFR_COMPONENT: node.component, CXFR_COMPONENT_SECRET: node.secret, CXFR_DOMAIN: node.domain, CXFR_JOURNAL: `${node.dir}/hold.db` };
-process.stdout.write(`${Object.entries(env).map(([k, v]) => `export ${k}='${v}'`).join("\n")}\n`);
+const env = Object.entries(cxfrEnv(node, "hold.db")).filter(([k]) => k.startsWith("CXFR_"));
+process.stdout.write(`${env.map(([k, v]) => `export ${k}='${String(v)}'`).join("\n")}\n`);
 // npx and tsx wrappers do not pass SIGTERM on: name the process that stops the node
 process.stderr.write(`hold-node: ${load.sessions.length} sessions on ${node.name}; kill -TERM ${process.pid} to stop\n`);
 const stop = async (): Promise<void> => {

@@ -18,9 +18,9 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { startServer, stopAllLabProcesses, type LabServer, type ServerKind } from "../../spec/support/lab/index.ts";
 import { ejabberdctlLoop, prosodyctlLoop, stopKindly, type LoopResult } from "./baselines.ts";
-import { measureLinkLimit, type LinkLimit } from "./link-limit.ts";
+import { measureLinkLimit, rawTransferPackets, type LinkLimit } from "./link-limit.ts";
 import { arrivalRates, percentile, round, startLoad, stormStats, type Load, type StormStats } from "./load.ts";
-import { measured, type Measured } from "./measure.ts";
+import { cxfrEnv, measured, type Measured } from "./measure.ts";
 import type { Behaviour, Endpoint } from "./raw-client.ts";
 import { startLoginProbes } from "../../lib/link/login-probe.ts";
 
@@ -47,18 +47,6 @@ const log = (text: string): void => void process.stderr.write(`bench: ${text}\n`
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const users = (n: number) => Array.from({ length: n }, (_, i) => ({ user: `b${i}`, password: `pw-b${i}` }));
 const endpoint = (s: LabServer): Endpoint => ({ host: s.host, port: s.c2sPort, domain: s.domain });
-
-function cxfrEnv(node: LabServer): NodeJS.ProcessEnv {
-  return {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    CXFR_SERVER: node.componentAddress,
-    CXFR_COMPONENT: node.component,
-    CXFR_COMPONENT_SECRET: node.secret,
-    CXFR_DOMAIN: node.domain,
-    CXFR_JOURNAL: `${node.dir}/bench-cxfr.db`,
-  };
-}
 
 const autoVariants = (args["auto-variants"] ?? "").split(";").map((v) => v.trim().split(/\s+/).filter(Boolean)).filter((v) => v.length > 0);
 const CXFR_ALSO = args["also-auto"] ? `${args["also-auto"].replace(/\/$/, "")}/bin/cxfr` : undefined;
@@ -206,7 +194,7 @@ function arrivalFields(packets: number[]): { packetsPerSecond?: number; packetsP
 async function rawDispatch(a: LabServer, b: LabServer, load: Load): Promise<{ packetsPerSecond?: number; packetsPerSecondAll?: number; answeredPerSecond?: number; emptyAfterMs: number }> {
   const jids = load.sessions.map((s) => s.jid);
   const started = performance.now();
-  const answered = await measureLinkLimit({ host: a.host, port: a.componentPort, component: a.component, secret: a.secret, domain: a.domain, users: [], count: jids.length, to: jids, server: { host: b.host, port: b.c2sPort }, timeoutMs: 30_000 }).catch(() => undefined);
+  const answered = await rawTransferPackets(a, b, jids);
   await load.settled(Math.max(60_000, jids.length * 30));
   const packets = load.sessions.map((s) => s.times.packetAt).filter((t): t is number => t !== undefined);
   const left = load.sessions.map((s) => s.times.leftAt).filter((t): t is number => t !== undefined);

@@ -34,6 +34,11 @@ export interface LinkLimit {
   perSecond: number;
 }
 
+/** A bare component sends the transfer packet once to each of these live full JIDs on `source`, naming `target`'s c2s address; undefined when nothing answered. */
+export function rawTransferPackets(source: { host: string; componentPort: number; component: string; secret: string; domain: string }, target: { host: string; c2sPort: number }, jids: string[]): Promise<LinkLimit | undefined> {
+  return measureLinkLimit({ host: source.host, port: source.componentPort, component: source.component, secret: source.secret, domain: source.domain, users: [], count: jids.length, to: jids, server: { host: target.host, port: target.c2sPort }, timeoutMs: 30_000 }).catch(() => undefined);
+}
+
 export function measureLinkLimit(o: LinkLimitOptions): Promise<LinkLimit> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host: o.host, port: o.port });

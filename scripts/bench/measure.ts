@@ -4,6 +4,19 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
+/** The environment that points cxfr at a lab node (secret included: lab only), with a journal of its own in the node's directory. */
+export function cxfrEnv(node: { componentAddress: string; component: string; secret: string; domain: string; dir: string }, journal = "bench-cxfr.db"): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    CXFR_SERVER: node.componentAddress,
+    CXFR_COMPONENT: node.component,
+    CXFR_COMPONENT_SECRET: node.secret,
+    CXFR_DOMAIN: node.domain,
+    CXFR_JOURNAL: `${node.dir}/${journal}`,
+  };
+}
+
 export interface Measured {
   code: number | null;
   stdout: string;

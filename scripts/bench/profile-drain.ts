@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { startServer, stopAllLabProcesses, type LabServer, type ServerKind } from "../../spec/support/lab/index.ts";
 import { percentile, round, startLoad, stormStats } from "./load.ts";
-import { measured } from "./measure.ts";
+import { cxfrEnv, measured } from "./measure.ts";
 import type { Behaviour } from "./raw-client.ts";
 
 const { values: args, positionals } = parseArgs({
@@ -27,7 +27,7 @@ async function main(): Promise<void> {
     process.stderr.write(`${load.sessions.length} sessions on a in ${round(load.loginMs)} ms\n`);
     const entry = [fileURLToPath(new URL("../../bin/cxfr", import.meta.url))];
     const prof = [...(args.prof ? ["--cpu-prof", "--cpu-prof-dir", args.prof] : []), ...(process.env.PROF_NODE_ARGS?.split(" ").filter(Boolean) ?? [])];
-    const env = { PATH: process.env.PATH, HOME: process.env.HOME, CXFR_SERVER: a.componentAddress, CXFR_COMPONENT: a.component, CXFR_COMPONENT_SECRET: a.secret, CXFR_DOMAIN: a.domain, CXFR_JOURNAL: `${a.dir}/prof.db` };
+    const env = cxfrEnv(a, "prof.db");
     const counts = new Map<string, number>();
     const sentAt = new Map<string, number>();
     const settleMs: number[] = [];

@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { startServer, stopAllLabProcesses } from "../../spec/support/lab/index.ts";
 import { startLoad, stormStats } from "./load.ts";
-import { measured } from "./measure.ts";
+import { cxfrEnv, measured } from "./measure.ts";
 
 const { values: args, positionals } = parseArgs({ allowPositionals: true, options: { n: { type: "string" }, against: { type: "string" } } });
 const n = Number(args.n ?? 500);
@@ -19,7 +19,7 @@ const [a, b] = await Promise.all([startServer({ kind: "prosody", name: "timeline
 try {
   for (const flags of [positionals, against]) {
     const load = await startLoad({ source: { host: a.host, port: a.c2sPort, domain: a.domain }, target: { host: b.host, port: b.c2sPort, domain: b.domain }, behaviour: "move", users });
-    const env = { PATH: process.env.PATH, HOME: process.env.HOME, CXFR_SERVER: a.componentAddress, CXFR_COMPONENT: a.component, CXFR_COMPONENT_SECRET: a.secret, CXFR_DOMAIN: a.domain, CXFR_JOURNAL: `${a.dir}/timeline.db` };
+    const env = cxfrEnv(a, "timeline.db");
     const r = await measured(process.execPath, [fileURLToPath(new URL("../../bin/cxfr", import.meta.url)), "drain", "--to", b.c2sAddress, "--json", "--grace", "10s", ...flags], env);
     await load.settled(60_000);
     const times = (key: "packetAt" | "targetStart" | "targetOnline") => load.sessions.map((s) => s.times[key]).filter((t): t is number => t !== undefined);

@@ -1,6 +1,7 @@
 // Glue between the --rate auto controller (auto-rate.ts, pure) and the world: login probes against
-// each target's public address, a decision timer, and a setter for the pacer's rate. The job engine
-// starts it with the job, reports sends and appearances, and stops it with the job.
+// each target's public address, the targets' listings (appearances, when they are configured nodes), a
+// decision timer, and a setter for the pacer's rate. The job engine starts it with the job, reports each
+// method applied, and stops it with the job.
 import { startLoginProbes, type LoginProber } from "../link/login-probe.ts";
 import type { HostPort } from "../xmpp/address.ts";
 import type { AppearanceWatch, Awaited } from "./appearance-watch.ts";
@@ -39,8 +40,6 @@ export interface AutoPacing {
   ready: Promise<void>;
   /** A method was applied: `user` is awaited on the targets when appearances are watched. */
   sent(count?: number, user?: Awaited): void;
-  appeared(latencyMs: number): void;
-  forget(count?: number): void;
   stop(): void;
 }
 
@@ -98,8 +97,6 @@ export function startAutoPacing(o: AutoPacingOptions): AutoPacing {
       if (user) watch?.expect(user);
       else if (watch) controller.forget(count); // ended, not sent on: never counted as not back
     },
-    appeared: (latencyMs) => controller.appeared(latencyMs, now()),
-    forget: (count = 1) => controller.forget(count),
     stop() {
       if (!started) baseline();
       stopped.abort();

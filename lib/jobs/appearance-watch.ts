@@ -5,10 +5,10 @@
 import type { LiveSession } from "../xmpp/admin.ts";
 import { canonicalJid } from "../xmpp/jid.ts";
 import { nap, type Clock } from "./clock.ts";
+import { LISTING_SHARE } from "./listing-cost.ts";
 import { readListings } from "./seen-elsewhere.ts";
 
 const MIN_ROUND_MS = 500;
-const LISTING_SHARE = 4;
 
 export interface Awaited {
   /** the session's full JID on the source node */

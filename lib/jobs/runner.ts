@@ -15,6 +15,7 @@ import { noJournal, type JobJournal, type JobState, type SessionSnapshot, type S
 import { ENDING_METHODS, summarize, type JobSummary } from "./outcomes.ts";
 import { Pacer, type PacingOptions } from "./pacer.ts";
 import { listingGarbage } from "./listing-garbage.ts";
+import { ListingCost } from "./listing-cost.ts";
 import { isTerminal, snapshotOf, transition, type SessionRecord, type TransitionDetail } from "./session-machine.ts";
 import { chooseTarget, type Target } from "./targets.ts";
 
@@ -24,6 +25,8 @@ export type { JobEvent } from "./events.ts";
 export interface JobLink extends PacketLink {
   waitOnline(timeoutMs: number): Promise<void>;
   on(event: "offline", listener: () => void): unknown;
+  /** Resolves once the server has taken what was written (lib/link/link.ts); a link without it never holds a batch back. */
+  whenTaken?(): Promise<void>;
 }
 
 /** The server operations a job uses. */
@@ -323,6 +326,8 @@ export class TransferJob {
         // a full batch: let the socket take the batch and the young generation collect its garbage before the next
         // one (the dispatch loop otherwise runs in microtasks only, and 10,000 packets were built in one turn)
         if (batch.length === MAX_BATCH) await new Promise<void>((resolve) => setImmediate(resolve));
+        // a server reading slower than we write: the next batch waits until it has taken this one
+        await this.o.link.whenTaken?.();
       }
     } catch (err) {
       this.halt(err);
@@ -448,7 +453,7 @@ export class TransferJob {
     this.auto?.sent(1, ENDING_METHODS.includes(method.name) ? undefined : { jid: record.jid, bare: record.bare });
     this.emit({ event: method.name === "cxfr" ? "sent" : method.name === "kick" ? "kick" : "applied", jid: record.jid, method: method.name, target: formatHostPort(address) });
     attempt.reply?.then((reply) => this.noteReply(record, index, reply), () => undefined);
-    if (this.o.isGone) void this.watchDeparture(record, index, ref);
+    if (this.o.isGone && this.watched.size < DEPARTURE_WATCHES) void this.watchDeparture(record, index, ref);
     if (method.name === "reset" && this.o.seenElsewhere) void this.watchElsewhere(record, index, ref, address);
   }
 
@@ -480,23 +485,31 @@ export class TransferJob {
    * its method changes; after a "gone" the second question follows at once, so a slot frees one round trip later.
    * A session still there after CONFIRM_CHECKS questions is left to the full listing: a client that moves on the
    * packet has left by then, and one that waits out its grace would otherwise cost the server a question a second.
-   * Reads are not paced, but at most `confirmSlots` run at once.
+   * Reads are not paced, but at most `confirmSlots` run at once. At most DEPARTURE_WATCHES sessions are watched at
+   * once: beyond that, one listing sees more departures than the server answers questions meanwhile (and each watch
+   * holds its timers and replies in memory), so the others are seen leaving by quick listings (scanPause).
    */
   private async watchDeparture(record: SessionRecord, index: number, ref: SessionRef): Promise<void> {
-    const isGone = this.o.isGone as NonNullable<TransferJobOptions["isGone"]>;
-    const ceiling = this.o.scanIntervalMs ?? 1000;
-    let delay = FIRST_CONFIRM_MS;
-    for (let asked = 0; asked < CONFIRM_CHECKS || record.absences > 0; asked++) {
-      await this.pause(record.absences > 0 ? RECONFIRM_MS : delay);
-      if (this.finished || record.state !== "sent" || record.methodIndex !== index) return;
-      const gone = await this.confirmSlots.run(() => isGone(ref)).catch(() => undefined);
-      if (record.state !== "sent" || record.methodIndex !== index) return;
-      if (gone === undefined || !gone) {
-        if (gone === false) record.absences = 0;
-        delay = Math.min(delay * 2, ceiling);
-        continue;
+    this.watched.add(record);
+    this.watchedMethod.set(record, index);
+    try {
+      const isGone = this.o.isGone as NonNullable<TransferJobOptions["isGone"]>;
+      const ceiling = this.o.scanIntervalMs ?? 1000;
+      let delay = FIRST_CONFIRM_MS;
+      for (let asked = 0; asked < CONFIRM_CHECKS || record.absences > 0; asked++) {
+        await this.pause(record.absences > 0 ? RECONFIRM_MS : delay);
+        if (this.finished || record.state !== "sent" || record.methodIndex !== index) return;
+        const gone = await this.confirmSlots.run(() => isGone(ref)).catch(() => undefined);
+        if (record.state !== "sent" || record.methodIndex !== index) return;
+        if (gone === undefined || !gone) {
+          if (gone === false) record.absences = 0;
+          delay = Math.min(delay * 2, ceiling);
+          continue;
+        }
+        if (++record.absences >= 2) return this.settleGone(record);
       }
-      if (++record.absences >= 2) return this.settleGone(record);
+    } finally {
+      this.watched.delete(record);
     }
   }
 
@@ -636,14 +649,15 @@ export class TransferJob {
   /**
    * The pause before the next full listing: the interval, or longer on a node whose listing takes long, so that
    * listing takes at most a fifth of the node's time (10,000 Prosody sessions: ≈0.5 s per listing, and each
-   * listing's XML is garbage a second later). Departures are confirmed per session meanwhile; without per-session
-   * checks, listings come every QUICK_SCAN_MS (still at most a fifth of the time) while departures are due. After a
+   * listing's XML is garbage a second later). Departures are confirmed per session meanwhile; for sessions no
+   * per-session check watched, listings come every QUICK_SCAN_MS (still at most a fifth of the time) while their
+   * departures are due. After a
    * link drop the next listing comes at the interval.
    */
   private scanPause(interval: number): number {
     if (this.scanEpoch !== this.linkEpoch) return interval;
-    const paced = LISTING_SHARE * this.lastListingMs;
-    if (!this.o.isGone && this.departuresDue()) return Math.max(QUICK_SCAN_MS, paced);
+    const paced = this.listingCost.pauseMs;
+    if (this.departuresDue()) return Math.max(QUICK_SCAN_MS, paced);
     return Math.max(interval, paced);
   }
 
@@ -662,10 +676,12 @@ export class TransferJob {
     }
   }
 
-  /** Whether a session got its method within the last DEPARTURE_WINDOW_MS and has not been seen leaving yet. */
+  /** Whether a session no departure watch asked about got its method within the last DEPARTURE_WINDOW_MS and has not been seen leaving yet. */
   private departuresDue(): boolean {
     const now = this.clock.now();
-    for (const record of this.slotHolders) if (record.state === "sent" && now - (record.appliedAt ?? -Infinity) < DEPARTURE_WINDOW_MS) return true;
+    for (const record of this.slotHolders) {
+      if (record.state === "sent" && this.watchedMethod.get(record) !== record.methodIndex && now - (record.appliedAt ?? -Infinity) < DEPARTURE_WINDOW_MS) return true;
+    }
     return false;
   }
 
@@ -736,7 +752,7 @@ export class TransferJob {
       try {
         const began = this.clock.now();
         const sessions = await (this.o.source ?? (() => this.o.admin.listSessions()))();
-        this.lastListingMs = this.clock.now() - began;
+        this.listingCost.noted(this.clock.now() - began, sessions.length);
         this.scanEpoch = epoch;
         const byKey = new Map<string, LiveSession>();
         for (const session of sessions) byKey.set(sessionKey(session), session);
@@ -780,8 +796,12 @@ export class TransferJob {
 
   private readonly addresses = new Map<SessionRecord, HostPort>();
   private readonly confirmSlots = new Limiter(32);
+  /** Sessions whose departure a watch is asking about now (watchDeparture). */
+  private readonly watched = new Set<SessionRecord>();
+  /** The method (index in the chain) whose outcome a watch asked about, per session. */
+  private readonly watchedMethod = new WeakMap<SessionRecord, number>();
   /** How long the last full listing took (ms, the job clock). */
-  private lastListingMs = 0;
+  private readonly listingCost = new ListingCost();
   /** Monotonic ms of each session's first method: `after_ms` in outcome events counts from there. */
   private readonly firstAppliedAt = new Map<SessionRecord, number>();
 
@@ -886,12 +906,12 @@ export class TransferJob {
   }
 }
 
-/** Pause between full listings ≥ this many times the last listing's duration (see scanPause). */
-const LISTING_SHARE = 4;
 /** Without per-session departure checks: the shortest pause between listings while departures are due. */
 const QUICK_SCAN_MS = 100;
 /** How long after its method a session's departure is looked for by quick listings (then the interval's listing takes over). */
 const DEPARTURE_WINDOW_MS = 2000;
+/** Most sessions whose departure is watched at once; the rest are seen leaving by quick listings. */
+const DEPARTURE_WATCHES = 256;
 /** The first departure check after a method: a client that moves on the packet has usually closed by then. */
 const FIRST_CONFIRM_MS = 50;
 /** After one "gone", the confirming second answer is asked for this soon. */

@@ -1,3 +1,4 @@
+import type { EventEmitter } from "node:events";
 import { component, type Component } from "@xmpp/component";
 import xml, { type Element } from "@xmpp/xml";
 import { ConnectError, FromDomainRefusedError, LinkFailedError, StanzaError } from "../errors.ts";
@@ -84,6 +85,25 @@ export class Link extends ConnectionLifecycle {
     if (this.state !== "online" || !this.entity) return Promise.reject(this.failure ?? new ConnectError(`link to ${this.address} is not online`, "link_down"));
     this.corkForThisTurn(this.entity);
     return this.entity.send(el);
+  }
+
+  /**
+   * Resolves once the socket has handed what was written to the kernel (at once unless a write had to be buffered),
+   * or the link closed. A job waits for it between batches, so packets queue as records (a few hundred bytes each)
+   * rather than as pending writes with their callbacks and replies, when the server reads slower than cxfr writes.
+   */
+  whenTaken(): Promise<void> {
+    const socket = this.entity?.socket as (EventEmitter & { writableNeedDrain?: boolean; destroyed?: boolean }) | null | undefined;
+    if (!socket?.writableNeedDrain || socket.destroyed) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        socket.off("drain", done);
+        socket.off("close", done);
+        resolve();
+      };
+      socket.on("drain", done);
+      socket.on("close", done);
+    });
   }
 
   private corked = false;

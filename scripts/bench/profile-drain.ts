@@ -2,7 +2,8 @@
 // `cxfr drain` (bin/cxfr: dist/ when current, else the sources through tsx) under `node --cpu-prof`, and a
 // timeline of its --json events. Not part of `npm run bench`.
 //   tsx scripts/bench/profile-drain.ts [--kind prosody|ejabberd] [--n 1000] [--behaviour move|plain] [--prof DIR] -- <drain flags…>
-// PROF_NODE_ARGS="--heap-prof …" adds node flags to the cxfr process (space-separated).
+// PROF_NODE_ARGS="--heap-prof …" adds node flags to the cxfr process (space-separated); PROF_STDOUT=FILE keeps its stdout.
+import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { startServer, stopAllLabProcesses, type LabServer, type ServerKind } from "../../spec/support/lab/index.ts";
@@ -48,6 +49,7 @@ async function main(): Promise<void> {
       if (jid && (event === "moved" || event === "kicked")) settleMs.push(at - (sentAt.get(jid) ?? NaN));
       if (event === "scan" || event === "summary" || event === "rate" || event === "job") timeline.push(`${at - first} ms ${line.slice(0, 200)}`);
     });
+    if (process.env.PROF_STDOUT) writeFileSync(process.env.PROF_STDOUT, r.stdout);
     process.stderr.write(`first event ${first - r.startedWall} ms after spawn\n${timeline.join("\n")}\n`);
     await load.settled(60_000);
     const packets = load.sessions.map((s) => s.times.packetAt).filter((t): t is number => t !== undefined);

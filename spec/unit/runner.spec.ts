@@ -410,6 +410,28 @@ describe("TransferJob state machine (fake node, fake time)", () => {
     expect(batches.flatMap((b) => b.states).filter((s) => s === "moved")).to.have.length(3);
   });
 
+  it("watches at most 256 departures at once; the other sessions in flight are seen leaving by quick listings", async () => {
+    const clock = new FakeClock();
+    const jids = Array.from({ length: 1000 }, (_, i) => `u${i}@localhost/1`);
+    const node = fakeNode(clock, Object.fromEntries(jids.map((j) => [j, "moves" as const])));
+    const asked = new Set<string>();
+    const isGone = async (s: { jid: string }) => {
+      asked.add(s.jid);
+      return !node.online.has(s.jid);
+    };
+    const listedAt: number[] = [];
+    const list = node.admin.listSessions;
+    const admin = { ...node.admin, listSessions: () => (listedAt.push(clock.now()), list()) };
+    const { run, events } = job(clock, node, { admin, isGone, pacing: { rate: Infinity, burst: 1, jitter: 0, maxInFlight: Infinity } });
+    const summary = await run();
+    expect(summary).to.include({ moved: 1000 });
+    expect(node.packets.every((p) => p.at === 0)).to.equal(true);
+    expect(asked.size).to.be.within(1, 256);
+    // the clients leave 20 ms after their packet: every departure is seen within ≈two quick listings, not the interval's
+    for (const e of of(events, "moved")) expect((e as { after_ms: number }).after_ms).to.be.below(400);
+    expect(listedAt.filter((t) => t > 0 && t < 1000).length).to.be.at.least(2);
+  });
+
   it("asks after a session that stays only a few times, then leaves it to the listing", async () => {
     const clock = new FakeClock();
     const node = fakeNode(clock, { "s@localhost/1": "ignores" });

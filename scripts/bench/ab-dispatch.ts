@@ -37,7 +37,7 @@ async function turn(a: LabServer, b: LabServer, load: Load, v: Variant): Promise
   if (v.name === "raw component" && args.raw) {
     await rawTransferPackets(a, b, load.sessions.map((s) => s.jid));
   } else {
-    const r = await measured(process.execPath, [v.bin ?? CXFR, "drain", "--to", b.c2sAddress, "--json", "--grace", "10s", "--rate", "unlimited", ...v.flags], cxfrEnv(a, "ab.db"));
+    const r = await measured(v.bin ?? CXFR, ["drain", "--to", b.c2sAddress, "--json", "--grace", "10s", "--rate", "unlimited", ...v.flags], cxfrEnv(a, "ab.db"));
     if (r.code !== 0) process.stderr.write(`${v.name}: exit ${r.code} ${r.stderr.slice(0, 300)}\n`);
   }
   await load.settled(60_000);

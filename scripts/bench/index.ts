@@ -51,7 +51,7 @@ const endpoint = (s: LabServer): Endpoint => ({ host: s.host, port: s.c2sPort, d
 const autoVariants = (args["auto-variants"] ?? "").split(";").map((v) => v.trim().split(/\s+/).filter(Boolean)).filter((v) => v.length > 0);
 const CXFR_ALSO = args["also-auto"] ? `${args["also-auto"].replace(/\/$/, "")}/bin/cxfr` : undefined;
 
-const cxfr = (node: LabServer, cliArgs: string[], bin = CXFR): Promise<Measured> => measured(process.execPath, [bin, ...cliArgs], cxfrEnv(node));
+const cxfr = (node: LabServer, cliArgs: string[], bin = CXFR): Promise<Measured> => measured(bin, cliArgs, cxfrEnv(node));
 
 function machine(): Record<string, unknown> {
   const version = (pkg: string) => {
@@ -86,7 +86,7 @@ function machine(): Record<string, unknown> {
 
 async function startup(): Promise<{ wallMs: number; peakRssMb: number }> {
   const runs: Measured[] = [];
-  for (let i = 0; i < 5; i++) runs.push(await measured(process.execPath, [CXFR, "--version"]));
+  for (let i = 0; i < 5; i++) runs.push(await measured(CXFR, ["--version"]));
   return { wallMs: round(percentile(runs.map((r) => r.wallMs), 0.5)), peakRssMb: round(percentile(runs.map((r) => r.peakRssMb), 0.5), 1) };
 }
 

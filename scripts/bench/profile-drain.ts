@@ -1,8 +1,8 @@
 // One drain scenario, for profiling the engine: two lab nodes, N raw sessions on the first, one
-// `cxfr drain` (bin/cxfr: dist/ when current, else the sources through tsx) under `node --cpu-prof`, and a
+// `cxfr drain` (bin/cxfr: dist/ when current, else the sources through tsx), optionally under `--cpu-prof`, and a
 // timeline of its --json events. Not part of `npm run bench`.
 //   tsx scripts/bench/profile-drain.ts [--kind prosody|ejabberd] [--n 1000] [--behaviour move|plain] [--prof DIR] -- <drain flags…>
-// PROF_NODE_ARGS="--heap-prof …" adds node flags to the cxfr process (space-separated); PROF_STDOUT=FILE keeps its stdout.
+// PROF_NODE_ARGS="--heap-prof …" adds node flags (those NODE_OPTIONS allows) to the cxfr process; PROF_STDOUT=FILE keeps its stdout.
 import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -26,9 +26,10 @@ async function main(): Promise<void> {
   try {
     const load = await startLoad({ source: endpoint(a), target: endpoint(b), behaviour, users });
     process.stderr.write(`${load.sessions.length} sessions on a in ${round(load.loginMs)} ms\n`);
-    const entry = [fileURLToPath(new URL("../../bin/cxfr", import.meta.url))];
+    const entry = fileURLToPath(new URL("../../bin/cxfr", import.meta.url));
+    // bin/cxfr as operators run it (it starts node with its own flags); profiling flags go through NODE_OPTIONS
     const prof = [...(args.prof ? ["--cpu-prof", "--cpu-prof-dir", args.prof] : []), ...(process.env.PROF_NODE_ARGS?.split(" ").filter(Boolean) ?? [])];
-    const env = cxfrEnv(a, "prof.db");
+    const env = { ...cxfrEnv(a, "prof.db"), ...(prof.length > 0 ? { NODE_OPTIONS: prof.join(" ") } : {}) };
     const counts = new Map<string, number>();
     const sentAt = new Map<string, number>();
     const settleMs: number[] = [];
@@ -36,7 +37,7 @@ async function main(): Promise<void> {
     let first = 0;
     let listedAt = 0;
     // cxfr's own timestamps (ms, wall clock): its stdout is read after it ends
-    const r = await measured(process.execPath, [...prof, ...entry, "drain", "--to", b.c2sAddress, "--json", ...positionals], env, (line) => {
+    const r = await measured(entry, ["drain", "--to", b.c2sAddress, "--json", ...positionals], env, (line) => {
       const event = /"event":"([^"]+)"/.exec(line)?.[1];
       const at = Date.parse(/"ts":"([^"]+)"/.exec(line)?.[1] ?? "");
       if (!event || !Number.isFinite(at)) return;

@@ -20,7 +20,7 @@ try {
   for (const flags of [positionals, against]) {
     const load = await startLoad({ source: { host: a.host, port: a.c2sPort, domain: a.domain }, target: { host: b.host, port: b.c2sPort, domain: b.domain }, behaviour: "move", users });
     const env = cxfrEnv(a, "timeline.db");
-    const r = await measured(process.execPath, [fileURLToPath(new URL("../../bin/cxfr", import.meta.url)), "drain", "--to", b.c2sAddress, "--json", "--grace", "10s", ...flags], env);
+    const r = await measured(fileURLToPath(new URL("../../bin/cxfr", import.meta.url)), ["drain", "--to", b.c2sAddress, "--json", "--grace", "10s", ...flags], env);
     await load.settled(60_000);
     const times = (key: "packetAt" | "targetStart" | "targetOnline") => load.sessions.map((s) => s.times[key]).filter((t): t is number => t !== undefined);
     const t0 = Math.min(...times("packetAt"));

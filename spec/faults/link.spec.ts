@@ -81,6 +81,23 @@ for (const kind of ["prosody", "ejabberd"] as ServerKind[]) {
     });
 
     // issue 6 defect 11
+    it("whenTaken holds while the server does not read what the link wrote, and resolves once it has taken it", async () => {
+      const proxy = track(await startProxy({ host: "127.0.0.1", port: strict.componentPort }));
+      const link = track(linkTo(strict, proxy.address));
+      await link.start();
+      expect(await settlesWithin(link.whenTaken(), 100)).to.equal(true);
+      proxy.stopReading(true);
+      // 25 MB of headlines to an account that does not exist (dropped by the server): more than the kernel's buffers hold
+      const body = "x".repeat(64 * 1024);
+      const writes = Array.from({ length: 400 }, () => link.send(xml("message", { from: strict.component, to: `nobody@${strict.domain}`, type: "headline" }, xml("body", {}, body))).catch(() => undefined));
+      const taken = link.whenTaken();
+      expect(await settlesWithin(taken, 500)).to.equal(false);
+      proxy.stopReading(false);
+      expect(await settlesWithin(taken, 20_000)).to.equal(true);
+      await Promise.all(writes);
+      expect(link.state).to.equal("online");
+    });
+
     it("a byte XML forbids from the server is a link error: the link drops and reconnects, the process lives", async () => {
       const proxy = track(await startProxy({ host: "127.0.0.1", port: strict.componentPort }));
       const link = track(linkTo(strict, proxy.address));
@@ -92,6 +109,15 @@ for (const kind of ["prosody", "ejabberd"] as ServerKind[]) {
       expect(link.state).to.equal("online");
     });
   });
+}
+
+/** Whether the promise settles within `ms`. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  const settled = await Promise.race([promise.then(() => true as const, () => true as const), late]);
+  clearTimeout(timer);
+  return settled;
 }
 
 async function waitFor(test: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {

@@ -10,6 +10,8 @@ export interface CuttableProxy {
   stall(on: boolean): void;
   /** Rewrites each chunk the server sends (e.g. to break a listing reply); null relays as is. */
   rewrite(fn: ((chunk: string) => string) | null): void;
+  /** Stops (or resumes) reading what cxfr writes, as a server too busy to read would: its writes back up. */
+  stopReading(on: boolean): void;
   /** Writes `text` to cxfr as if the server had sent it. */
   inject(text: string): void;
   /** Relays the next `bytes` bytes from the server, then drops the connections (a reply cut in the middle). */
@@ -86,6 +88,12 @@ export async function startProxy(target: { host: string; port: number }): Promis
     },
     rewrite(fn) {
       rewriter = fn;
+    },
+    stopReading(on) {
+      for (const p of pairs) {
+        if (on) p.inbound.pause();
+        else p.inbound.resume();
+      }
     },
     inject(text) {
       for (const p of pairs) p.inbound.write(text);

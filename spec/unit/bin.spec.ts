@@ -18,7 +18,7 @@ function scratchPackage(parts: { dist?: boolean; sources?: boolean }): string {
   copyFileSync(join(ROOT, "bin", "cxfr"), join(dir, "bin", "cxfr"));
   symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
   writeFileSync(join(dir, "package.json"), '{"type":"module"}\n');
-  const main = (which: string) => `export async function main(argv) { process.stdout.write(${JSON.stringify(which)} + " " + argv.join(",")); return 0; }\n`;
+  const main = (which: string) => `export async function main(argv) { process.stdout.write(${JSON.stringify(which)} + " " + argv.join(",") + (process.env.SHOW_EXEC_ARGV ? " " + process.execArgv.join(" ") : "")); return 0; }\n`;
   if (parts.dist) {
     mkdirSync(join(dir, "dist", "cli"), { recursive: true });
     writeFileSync(join(dir, "dist", "cli", "main.js"), main("dist"));
@@ -69,5 +69,12 @@ describe("bin/cxfr: compiled or from source", function () {
 
   it("runs the sources through tsx in a checkout without dist/", async () => {
     expect(await whichRuns(make({ sources: true }))).to.equal("sources a,b");
+  });
+
+  it("run as a command, starts node with small semi-spaces and passes every argument as it was given", async () => {
+    const dir = make({ dist: true });
+    const args = ["drain", "two words", "$HOME", "it's", "*"];
+    const { stdout } = await run(join(dir, "bin", "cxfr"), args, { env: { PATH: process.env.PATH, SHOW_EXEC_ARGV: "1" } });
+    expect(stdout).to.equal(`dist ${args.join(",")} --max-semi-space-size=4`);
   });
 });

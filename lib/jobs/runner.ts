@@ -649,10 +649,10 @@ export class TransferJob {
   /**
    * The pause before the next full listing: the interval, or longer on a node whose listing takes long, so that
    * listing takes at most a fifth of the node's time (10,000 Prosody sessions: ≈0.5 s per listing, and each
-   * listing's XML is garbage a second later). Departures are confirmed per session meanwhile; for sessions no
-   * per-session check watched, listings come every QUICK_SCAN_MS (still at most a fifth of the time) while their
-   * departures are due. After a
-   * link drop the next listing comes at the interval.
+   * listing's XML is garbage a second later; the cost is the listing's size, not its wait: listing-cost.ts).
+   * Departures are confirmed per session meanwhile; for sessions no per-session check watched, listings come every
+   * QUICK_SCAN_MS (still at most a fifth of the time) while their departures are due. After a link drop the next
+   * listing comes at the interval.
    */
   private scanPause(interval: number): number {
     if (this.scanEpoch !== this.linkEpoch) return interval;
@@ -800,7 +800,7 @@ export class TransferJob {
   private readonly watched = new Set<SessionRecord>();
   /** The method (index in the chain) whose outcome a watch asked about, per session. */
   private readonly watchedMethod = new WeakMap<SessionRecord, number>();
-  /** How long the last full listing took (ms, the job clock). */
+  /** What the last full listing cost the node: paces the next one (scanPause). */
   private readonly listingCost = new ListingCost();
   /** Monotonic ms of each session's first method: `after_ms` in outcome events counts from there. */
   private readonly firstAppliedAt = new Map<SessionRecord, number>();
@@ -906,7 +906,7 @@ export class TransferJob {
   }
 }
 
-/** Without per-session departure checks: the shortest pause between listings while departures are due. */
+/** The shortest pause between listings while departures no per-session check watches are due. */
 const QUICK_SCAN_MS = 100;
 /** How long after its method a session's departure is looked for by quick listings (then the interval's listing takes over). */
 const DEPARTURE_WINDOW_MS = 2000;

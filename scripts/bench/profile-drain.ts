@@ -2,8 +2,8 @@
 // `cxfr drain` (bin/cxfr: dist/ when current, else the sources through tsx), optionally under `--cpu-prof`, and a
 // timeline of its --json events. Not part of `npm run bench`.
 //   tsx scripts/bench/profile-drain.ts [--kind prosody|ejabberd] [--n 1000] [--behaviour move|plain] [--prof DIR] -- <drain flags…>
-// PROF_NODE_ARGS="--heap-prof …" adds node flags (those NODE_OPTIONS allows) to the cxfr process; PROF_STDOUT=FILE keeps its stdout.
-import { writeFileSync } from "node:fs";
+// PROF_NODE_ARGS="--heap-prof …" adds node flags to the cxfr process; PROF_STDOUT=FILE keeps its stdout.
+import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { startServer, stopAllLabProcesses, type LabServer, type ServerKind } from "../../spec/support/lab/index.ts";
@@ -21,15 +21,22 @@ const behaviour = (args.behaviour ?? "move") as Behaviour;
 const users = Array.from({ length: n }, (_, i) => ({ user: `b${i}`, password: `pw-b${i}` }));
 const endpoint = (s: LabServer) => ({ host: s.host, port: s.c2sPort, domain: s.domain });
 
+/** The node flags in bin/cxfr's sh line (`exec node FLAGS "$0" "$@"`). */
+function binNodeFlags(bin: string): string[] {
+  const line = readFileSync(bin, "utf8").split("\n")[1] ?? "";
+  return /exec node (.*?) ?"\$0"/.exec(line)?.[1]?.split(" ").filter(Boolean) ?? [];
+}
+
 async function main(): Promise<void> {
   const [a, b] = await Promise.all([startServer({ kind, name: "prof-a", users }), startServer({ kind, name: "prof-b", users })]);
   try {
     const load = await startLoad({ source: endpoint(a), target: endpoint(b), behaviour, users });
     process.stderr.write(`${load.sessions.length} sessions on a in ${round(load.loginMs)} ms\n`);
     const entry = fileURLToPath(new URL("../../bin/cxfr", import.meta.url));
-    // bin/cxfr as operators run it (it starts node with its own flags); profiling flags go through NODE_OPTIONS
     const prof = [...(args.prof ? ["--cpu-prof", "--cpu-prof-dir", args.prof] : []), ...(process.env.PROF_NODE_ARGS?.split(" ").filter(Boolean) ?? [])];
-    const env = { ...cxfrEnv(a, "prof.db"), ...(prof.length > 0 ? { NODE_OPTIONS: prof.join(" ") } : {}) };
+    // bin/cxfr as operators run it; profiled, node itself with the profiling flags and the flags bin/cxfr's sh line gives
+    const [command, commandArgs] = prof.length > 0 ? [process.execPath, [...prof, ...binNodeFlags(entry), entry]] : [entry, []];
+    const env = cxfrEnv(a, "prof.db");
     const counts = new Map<string, number>();
     const sentAt = new Map<string, number>();
     const settleMs: number[] = [];
@@ -37,7 +44,7 @@ async function main(): Promise<void> {
     let first = 0;
     let listedAt = 0;
     // cxfr's own timestamps (ms, wall clock): its stdout is read after it ends
-    const r = await measured(entry, ["drain", "--to", b.c2sAddress, "--json", ...positionals], env, (line) => {
+    const r = await measured(command, [...commandArgs, "drain", "--to", b.c2sAddress, "--json", ...positionals], env, (line) => {
       const event = /"event":"([^"]+)"/.exec(line)?.[1];
       const at = Date.parse(/"ts":"([^"]+)"/.exec(line)?.[1] ?? "");
       if (!event || !Number.isFinite(at)) return;

@@ -453,7 +453,7 @@ export class TransferJob {
     this.auto?.sent(1, ENDING_METHODS.includes(method.name) ? undefined : { jid: record.jid, bare: record.bare });
     this.emit({ event: method.name === "cxfr" ? "sent" : method.name === "kick" ? "kick" : "applied", jid: record.jid, method: method.name, target: formatHostPort(address) });
     attempt.reply?.then((reply) => this.noteReply(record, index, reply), () => undefined);
-    if (this.o.isGone && this.watched.size < DEPARTURE_WATCHES) void this.watchDeparture(record, index, ref);
+    if (this.o.isGone && this.watching < DEPARTURE_WATCHES) void this.watchDeparture(record, index, ref);
     if (method.name === "reset" && this.o.seenElsewhere) void this.watchElsewhere(record, index, ref, address);
   }
 
@@ -490,7 +490,7 @@ export class TransferJob {
    * holds its timers and replies in memory), so the others are seen leaving by quick listings (scanPause).
    */
   private async watchDeparture(record: SessionRecord, index: number, ref: SessionRef): Promise<void> {
-    this.watched.add(record);
+    this.watching++;
     this.watchedMethod.set(record, index);
     try {
       const isGone = this.o.isGone as NonNullable<TransferJobOptions["isGone"]>;
@@ -509,7 +509,7 @@ export class TransferJob {
         if (++record.absences >= 2) return this.settleGone(record);
       }
     } finally {
-      this.watched.delete(record);
+      this.watching--;
     }
   }
 
@@ -796,8 +796,8 @@ export class TransferJob {
 
   private readonly addresses = new Map<SessionRecord, HostPort>();
   private readonly confirmSlots = new Limiter(32);
-  /** Sessions whose departure a watch is asking about now (watchDeparture). */
-  private readonly watched = new Set<SessionRecord>();
+  /** Departure watches running now (watchDeparture). */
+  private watching = 0;
   /** The method (index in the chain) whose outcome a watch asked about, per session. */
   private readonly watchedMethod = new WeakMap<SessionRecord, number>();
   /** What the last full listing cost the node: paces the next one (scanPause). */

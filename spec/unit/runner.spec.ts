@@ -394,6 +394,30 @@ describe("TransferJob state machine (fake node, fake time)", () => {
     expect(new Set(node.packets.map((p) => p.at))).to.deep.equal(new Set([0]));
   });
 
+  it("a batch waits until the server has taken the one before it (whenTaken)", async () => {
+    const clock = new FakeClock();
+    const jids = Array.from({ length: 300 }, (_, i) => `u${i}@localhost/1`);
+    const node = fakeNode(clock, Object.fromEntries(jids.map((j) => [j, "moves" as const])));
+    let packetsWhenAsked = -1;
+    let taken!: () => void;
+    const link = Object.assign(node.link, {
+      whenTaken: () => {
+        packetsWhenAsked = node.packets.length;
+        return new Promise<void>((resolve) => (taken = resolve));
+      },
+    });
+    const { run } = job(clock, node, { link, pacing: { rate: Infinity, burst: 1, jitter: 0, maxInFlight: Infinity } });
+    const done = run();
+    await clock.sleep(5000);
+    // the first batch (256) left; the rest wait while the server has not taken it
+    expect(packetsWhenAsked).to.equal(256);
+    expect(node.packets).to.have.length(256);
+    taken();
+    link.whenTaken = () => Promise.resolve();
+    expect(await done).to.include({ moved: 300 });
+    expect(node.packets).to.have.length(300);
+  });
+
   it("journals the sessions of one batch as `applying` in one write, before any of them is sent", async () => {
     const clock = new FakeClock();
     const node = fakeNode(clock, { "a@localhost/1": "moves", "b@localhost/1": "moves", "c@localhost/1": "moves" });

@@ -91,20 +91,7 @@ export class Journal implements JobJournal {
 
   /** Opens (creating if needed) and migrates the journal at path. */
   static open(path: string): Journal {
-    return guard(path, () => {
-      const db = new Database(path, { timeout: 5000 });
-      try {
-        db.pragma("journal_mode = WAL");
-        db.pragma("synchronous = NORMAL");
-        db.pragma("foreign_keys = ON");
-        migrate(db, path);
-        db.prepare("SELECT count(*) FROM jobs").get();
-      } catch (err) {
-        db.close();
-        throw err;
-      }
-      return new Journal(db, path);
-    });
+    return guard(path, () => new Journal(retryWhileBusy(() => openDatabase(path)), path));
   }
 
   /**
@@ -349,6 +336,42 @@ export class Journal implements JobJournal {
 
   private read<T>(fn: () => T): T {
     return guard(this.path, fn);
+  }
+}
+
+const BUSY_TIMEOUT_MS = 5000;
+const BUSY_RETRY_MS = 20;
+
+function openDatabase(path: string): Database {
+  const db = new Database(path, { timeout: BUSY_TIMEOUT_MS });
+  try {
+    db.pragma("journal_mode = WAL");
+    db.pragma("synchronous = NORMAL");
+    db.pragma("foreign_keys = ON");
+    migrate(db, path);
+    db.prepare("SELECT count(*) FROM jobs").get();
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+/**
+ * SQLite's busy timeout does not cover switching a new file to WAL while another process writes it (SQLite
+ * skips the busy handler where waiting could deadlock): when two processes create one journal at once, the
+ * loser gets SQLITE_BUSY at once. Opening again a moment later finds the file in WAL mode and migrated.
+ */
+function retryWhileBusy<T>(fn: () => T): T {
+  const deadline = Date.now() + BUSY_TIMEOUT_MS;
+  for (;;) {
+    try {
+      return fn();
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (typeof code !== "string" || !code.startsWith("SQLITE_BUSY") || Date.now() >= deadline) throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, BUSY_RETRY_MS);
+    }
   }
 }
 

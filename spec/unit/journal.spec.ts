@@ -203,4 +203,17 @@ describe("Journal (SQLite)", () => {
     const results = await Promise.all([run(), run()]);
     expect(results.sort()).to.deep.equal(["conflict", "got"]);
   });
+
+  it("opening a new journal while another process is creating it waits, rather than failing at once", async () => {
+    const path = freshPath();
+    // The other process, midway through creating the file: a write transaction on it, not yet in WAL mode.
+    // Switching to WAL then gets SQLITE_BUSY at once (SQLite skips its busy handler to avoid a deadlock).
+    const creator = spawn(process.execPath, ["-e", `const Database = require("better-sqlite3"); const db = new Database(${JSON.stringify(path)}); db.exec("BEGIN IMMEDIATE"); console.log("writing"); setTimeout(() => { db.exec("COMMIT"); db.close(); }, 300);`], { stdio: ["ignore", "pipe", "inherit"] });
+    const exited = new Promise((resolve) => creator.on("exit", resolve));
+    await new Promise((resolve) => creator.stdout.once("data", resolve));
+    const journal = Journal.open(path);
+    expect(journal.list()).to.deep.equal([]);
+    journal.close();
+    await exited;
+  });
 });

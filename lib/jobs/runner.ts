@@ -312,6 +312,7 @@ export class TransferJob {
     try {
       while (!this.stopping) {
         const batch = await this.nextBatch();
+        this.sendingBurst = batch.length === MAX_BATCH && this.queue.length > 0 && !this.batchWaited;
         if (batch.length === 0) continue;
         await this.waitReady();
         await this.freshScan();
@@ -332,6 +333,7 @@ export class TransferJob {
     } catch (err) {
       this.halt(err);
     }
+    this.sendingBurst = false;
     // Every apply started must have ended before the job settles what is left.
     while (this.applying.size > 0) await Promise.all(this.applying);
     if (this.bug) throw this.bug;
@@ -340,10 +342,14 @@ export class TransferJob {
   /** Queued sessions that may go now, each holding a slot and a rate token: waits for the first, takes more only while none has to wait. */
   private async nextBatch(): Promise<SessionRecord[]> {
     const batch: SessionRecord[] = [];
+    this.batchWaited = false;
     while (batch.length < MAX_BATCH && !this.stopping) {
       const record = this.queue.shift();
       if (!record) {
-        if (batch.length === 0) await nap(this.clock, 50, this.o.signal);
+        if (batch.length === 0) {
+          this.batchWaited = true;
+          await nap(this.clock, 50, this.o.signal);
+        }
         break;
       }
       if (isTerminal(record.state) || !this.stillListed(record)) continue;
@@ -353,6 +359,7 @@ export class TransferJob {
             this.queue.unshift(record);
             break;
           }
+          this.batchWaited = true;
           await this.pacer.slot(this.o.signal);
         }
         this.slotHolders.add(record);
@@ -362,6 +369,7 @@ export class TransferJob {
           this.queue.unshift(record);
           break;
         }
+        this.batchWaited = true;
         await this.pacer.token(this.o.signal);
       }
       batch.push(record);
@@ -670,10 +678,20 @@ export class TransferJob {
   private async pauseBeforeScan(interval: number): Promise<void> {
     const since = this.clock.now();
     for (;;) {
-      const left = this.scanPause(interval) - (this.clock.now() - since);
-      if (left <= 0 || this.finished) return;
-      await this.pause(Math.min(left, QUICK_SCAN_MS));
+      const waited = this.clock.now() - since;
+      const left = this.scanPause(interval) - waited;
+      if (this.finished || (left <= 0 && !this.deferListing(waited))) return;
+      await this.pause(left > 0 ? Math.min(left, QUICK_SCAN_MS) : QUICK_SCAN_MS);
     }
+  }
+
+  /**
+   * A listing waits (up to BURST_DEFER_MS) while the dispatcher sends back to back: it would compete for the CPU of
+   * cxfr and of the node with the packets it is there to confirm (a listing of thousands of sessions is a large
+   * answer to build and to parse), and no slot waits for what it would show. After a link drop it never waits.
+   */
+  private deferListing(waited: number): boolean {
+    return this.sendingBurst && waited < BURST_DEFER_MS && this.scanEpoch === this.linkEpoch;
   }
 
   /** Whether a session no departure watch asked about got its method within the last DEPARTURE_WINDOW_MS and has not been seen leaving yet. */
@@ -802,6 +820,10 @@ export class TransferJob {
   private readonly watchedMethod = new WeakMap<SessionRecord, number>();
   /** What the last full listing cost the node: paces the next one (scanPause). */
   private readonly listingCost = new ListingCost();
+  /** The last nextBatch() had to wait (for a slot, a token, or sessions to queue). */
+  private batchWaited = false;
+  /** The dispatcher is sending back to back: it took a full batch without waiting for a slot, a token or the queue. */
+  private sendingBurst = false;
   /** Monotonic ms of each session's first method: `after_ms` in outcome events counts from there. */
   private readonly firstAppliedAt = new Map<SessionRecord, number>();
 
@@ -920,6 +942,9 @@ const RECONFIRM_MS = 10;
 const CONFIRM_CHECKS = 5;
 
 const roundRate = (rate: number): number => Math.round(rate * 10) / 10;
+
+/** The longest a listing waits for a send burst to end (deferListing). */
+const BURST_DEFER_MS = 5000;
 
 /** Most sessions one dispatch batch takes: bounds the work done in one turn of the event loop. */
 const MAX_BATCH = 256;

@@ -418,6 +418,38 @@ describe("TransferJob state machine (fake node, fake time)", () => {
     expect(node.packets).to.have.length(300);
   });
 
+  it("a listing waits while the dispatcher sends back to back, and comes once the burst is over", async () => {
+    const clock = new FakeClock();
+    const jids = Array.from({ length: 3000 }, (_, i) => `u${i}@localhost/1`);
+    const node = fakeNode(clock, Object.fromEntries(jids.map((j) => [j, "moves" as const])));
+    // the server takes each batch 100 ms after it was written: 12 batches, a burst of ≈1.1 s
+    const link = Object.assign(node.link, { whenTaken: () => clock.sleep(100) });
+    const listedAt: number[] = [];
+    const list = node.admin.listSessions;
+    const admin = { ...node.admin, listSessions: () => (listedAt.push(clock.now()), list()) };
+    const { run } = job(clock, node, { link, admin, pacing: { rate: Infinity, burst: 1, jitter: 0, maxInFlight: Infinity } });
+    expect(await run()).to.include({ moved: 3000 });
+    const lastPacketAt = Math.max(...node.packets.map((p) => p.at));
+    expect(lastPacketAt).to.be.at.least(1000);
+    expect(listedAt.filter((t) => t > 0 && t <= lastPacketAt)).to.deep.equal([]);
+    expect(listedAt.filter((t) => t > lastPacketAt && t <= lastPacketAt + 300).length).to.be.at.least(1);
+  });
+
+  it("a listing waits for a send burst at most 5 s", async () => {
+    const clock = new FakeClock();
+    const jids = Array.from({ length: 3000 }, (_, i) => `u${i}@localhost/1`);
+    const node = fakeNode(clock, Object.fromEntries(jids.map((j) => [j, "moves" as const])));
+    const link = Object.assign(node.link, { whenTaken: () => clock.sleep(700) });
+    const listedAt: number[] = [];
+    const list = node.admin.listSessions;
+    const admin = { ...node.admin, listSessions: () => (listedAt.push(clock.now()), list()) };
+    const { run } = job(clock, node, { link, admin, pacing: { rate: Infinity, burst: 1, jitter: 0, maxInFlight: Infinity } });
+    expect(await run()).to.include({ moved: 3000 });
+    const duringBurst = listedAt.filter((t) => t > 0 && t < 7000);
+    expect(duringBurst.length).to.be.at.least(1);
+    expect(duringBurst[0]).to.be.within(5000, 5500);
+  });
+
   it("journals the sessions of one batch as `applying` in one write, before any of them is sent", async () => {
     const clock = new FakeClock();
     const node = fakeNode(clock, { "a@localhost/1": "moves", "b@localhost/1": "moves", "c@localhost/1": "moves" });

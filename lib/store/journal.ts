@@ -150,7 +150,6 @@ export class Journal implements JobJournal {
     // a settled JID seen again in a non-final state is a new login: a new row, the old proof stays
     const newLogin = last !== undefined && TERMINAL_STATES.includes(last.state) && !TERMINAL_STATES.includes(snapshot.state);
     const login = last === undefined ? 1 : newLogin ? last.login + 1 : last.login;
-    s.upsertSession.run(jobId, snapshot.jid, login, snapshot.bare, snapshot.target, snapshot.state, snapshot.methodIndex, JSON.stringify(snapshot.methods), snapshot.reply ?? null, snapshot.condition ?? null, snapshot.reason ?? null, snapshot.movedBy ?? null, snapshot.sentAt ?? null, snapshot.outcomeAt ?? null, now);
     s.insertTransition.run(jobId, snapshot.jid, login, snapshot.state, now, JSON.stringify(snapshot));
     this.pendingLogins.set(key, { login, state: snapshot.state });
   }
@@ -169,14 +168,7 @@ export class Journal implements JobJournal {
 
   private prepareSessionStatements() {
     return {
-      lastLogin: this.db.prepare<SessionDbRow>("SELECT login, state FROM sessions WHERE job = ? AND jid = ? ORDER BY login DESC LIMIT 1"),
-      upsertSession: this.db.prepare(
-        `INSERT INTO sessions (job, jid, login, bare, target, state, method_index, methods, reply, condition, reason, moved_by, sent_at, outcome_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (job, jid, login) DO UPDATE SET bare = excluded.bare, target = excluded.target, state = excluded.state,
-           method_index = excluded.method_index, methods = excluded.methods, reply = excluded.reply, condition = excluded.condition,
-           reason = excluded.reason, moved_by = excluded.moved_by, sent_at = excluded.sent_at, outcome_at = excluded.outcome_at, updated_at = excluded.updated_at`,
-      ),
+      lastLogin: this.db.prepare<SessionDbRow>("SELECT login, state FROM transitions WHERE job = ? AND jid = ? ORDER BY login DESC, seq DESC LIMIT 1"),
       insertTransition: this.db.prepare("INSERT INTO transitions (job, jid, login, state, at, snapshot) VALUES (?, ?, ?, ?, ?, ?)"),
     };
   }
@@ -256,26 +248,17 @@ export class Journal implements JobJournal {
     return this.read(() => this.db.prepare<JobDbRow>("SELECT * FROM jobs ORDER BY created_at DESC, rowid DESC LIMIT ?").all(limit).map(toJobRecord));
   }
 
+  /** Every login of every session of a job, each in its latest state (its latest transition). */
   sessions(jobId: string): SessionRow[] {
     return this.read(() =>
       this.db
-        .prepare<Record<string, unknown>>("SELECT * FROM sessions WHERE job = ? ORDER BY jid, login")
+        .prepare<{ login: number; snapshot: string }>(
+          `SELECT t.login, t.snapshot FROM transitions t
+           JOIN (SELECT max(seq) AS seq FROM transitions WHERE job = ? GROUP BY jid, login) latest ON t.seq = latest.seq
+           ORDER BY t.jid, t.login`,
+        )
         .all(jobId)
-        .map((r) => ({
-          jid: String(r.jid),
-          bare: String(r.bare),
-          target: String(r.target),
-          state: r.state as SessionState,
-          methodIndex: Number(r.method_index),
-          methods: JSON.parse(String(r.methods)) as SessionSnapshot["methods"],
-          login: Number(r.login),
-          ...optional("reply", r.reply as SessionSnapshot["reply"] | null),
-          ...optional("condition", r.condition as string | null),
-          ...optional("reason", r.reason as string | null),
-          ...optional("movedBy", r.moved_by as SessionSnapshot["movedBy"] | null),
-          ...optional("sentAt", r.sent_at as number | null),
-          ...optional("outcomeAt", r.outcome_at as number | null),
-        })),
+        .map((r) => ({ ...(JSON.parse(r.snapshot) as SessionSnapshot), login: r.login })),
     );
   }
 

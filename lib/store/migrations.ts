@@ -5,7 +5,7 @@ import { JournalError } from "../errors.ts";
  * The journal's schema, one step per version; `PRAGMA user_version` records the last step applied.
  * Append new steps, never edit a released one.
  */
-const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
+export const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
   {
     version: 1,
     sql: `
@@ -66,6 +66,28 @@ const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
       );
       CREATE INDEX transitions_by_session ON transitions (job, jid, login, seq);
       CREATE INDEX jobs_by_state ON jobs (state);
+    `,
+  },
+  {
+    // A session's latest state is its latest transition, whose snapshot holds every field: the sessions table
+    // doubled the cost of every write for what one query over transitions gives. AUTOINCREMENT kept a counter
+    // table up to date on every insert; seq stays increasing without it, since no transition is ever deleted.
+    version: 2,
+    sql: `
+      DROP TABLE sessions;
+      CREATE TABLE transitions_v2 (
+        seq      INTEGER PRIMARY KEY,
+        job      TEXT NOT NULL REFERENCES jobs(id),
+        jid      TEXT NOT NULL,
+        login    INTEGER NOT NULL,
+        state    TEXT NOT NULL,
+        at       INTEGER NOT NULL,
+        snapshot TEXT NOT NULL                 -- the full SessionSnapshot as written: the proof per session
+      );
+      INSERT INTO transitions_v2 (seq, job, jid, login, state, at, snapshot) SELECT seq, job, jid, login, state, at, snapshot FROM transitions;
+      DROP TABLE transitions;
+      ALTER TABLE transitions_v2 RENAME TO transitions;
+      CREATE INDEX transitions_by_session ON transitions (job, jid, login, seq);
     `,
   },
 ];

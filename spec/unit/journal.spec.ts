@@ -8,7 +8,7 @@ import { ConflictError, JournalError } from "../../lib/errors.ts";
 import type { SessionSnapshot } from "../../lib/jobs/journal-port.ts";
 import { processStart } from "../../lib/store/holder.ts";
 import { Journal } from "../../lib/store/journal.ts";
-import { SCHEMA_VERSION } from "../../lib/store/migrations.ts";
+import { MIGRATIONS, SCHEMA_VERSION } from "../../lib/store/migrations.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "cxfr-journal-"));
 let n = 0;
@@ -26,6 +26,29 @@ describe("Journal (SQLite)", () => {
     const db = new Database(path);
     expect(db.pragma("user_version", { simple: true })).to.equal(SCHEMA_VERSION);
     expect(db.pragma("journal_mode", { simple: true })).to.equal("wal");
+    db.close();
+  });
+
+  it("a version 1 journal (sessions table, AUTOINCREMENT) keeps its jobs, sessions and proof when migrated", () => {
+    const path = freshPath();
+    const v1 = new Database(path);
+    v1.exec((MIGRATIONS[0] as { sql: string }).sql);
+    v1.pragma("user_version = 1");
+    v1.prepare("INSERT INTO jobs (id, kind, nodes, hold_keys, spec, state, created_at, updated_at) VALUES ('j-old', 'drain', '[\"a\"]', '[\"k\"]', '{}', 'done', 1, 1)").run();
+    const insert = v1.prepare("INSERT INTO transitions (job, jid, login, state, at, snapshot) VALUES ('j-old', ?, ?, ?, ?, ?)");
+    for (const [jid, login, state] of [["u1@x/r", 1, "applying"], ["u1@x/r", 1, "moved"], ["u1@x/r", 2, "queued"], ["u2@x/r", 1, "sent"]] as const) {
+      insert.run(jid, login, state, 5, JSON.stringify(snap(jid, state)));
+    }
+    v1.close();
+    const journal = Journal.open(path);
+    expect(journal.get("j-old")?.state).to.equal("done");
+    expect(journal.sessions("j-old").map((r) => `${r.jid}#${r.login} ${r.state}`)).to.deep.equal(["u1@x/r#1 moved", "u1@x/r#2 queued", "u2@x/r#1 sent"]);
+    journal.session("j-old", snap("u2@x/r", "moved"));
+    expect(journal.transitions("j-old").map((t) => `${t.seq} ${t.state}`)).to.deep.equal(["1 applying", "2 moved", "3 queued", "4 sent", "5 moved"]);
+    journal.close();
+    const db = new Database(path);
+    expect(db.pragma("user_version", { simple: true })).to.equal(SCHEMA_VERSION);
+    expect(db.prepare("SELECT name FROM sqlite_master WHERE name IN ('sessions', 'sqlite_sequence', 'transitions_by_session') ORDER BY name").pluck().all()).to.deep.equal(["sqlite_sequence", "transitions_by_session"]);
     db.close();
   });
 
@@ -176,8 +199,8 @@ describe("Journal (SQLite)", () => {
     journal.sessionBatch(id, [snap("u1@x/r", "queued"), snap("u1@x/r", "applying"), snap("u2@x/r", "queued")]);
     journal.sessionBatch(id, [snap("u1@x/r", "moved", { movedBy: "cxfr" }), snap("u1@x/r", "queued")]);
     expect(journal.transitions(id).map((t) => `${t.jid}#${t.login} ${t.state}`)).to.deep.equal(["u1@x/r#1 queued", "u1@x/r#1 applying", "u2@x/r#1 queued", "u1@x/r#1 moved", "u1@x/r#2 queued"]);
-    // a snapshot the schema refuses (bare is NOT NULL) rolls the whole batch back
-    const broken = { ...snap("u3@x/r", "queued"), bare: null } as unknown as SessionSnapshot;
+    // a snapshot the schema refuses (state is NOT NULL) rolls the whole batch back
+    const broken = { ...snap("u3@x/r", "queued"), state: null } as unknown as SessionSnapshot;
     expect(() => journal.sessionBatch(id, [snap("u2@x/r", "applying"), broken])).to.throw(JournalError);
     expect(journal.transitions(id)).to.have.length(5);
     // and the login cache did not keep what rolled back: u2 is still on its first login

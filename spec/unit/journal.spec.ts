@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
+import { mkdtempSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -48,8 +48,23 @@ describe("Journal (SQLite)", () => {
     journal.close();
     const db = new Database(path);
     expect(db.pragma("user_version", { simple: true })).to.equal(SCHEMA_VERSION);
-    expect(db.prepare("SELECT name FROM sqlite_master WHERE name IN ('sessions', 'sqlite_sequence', 'transitions_by_session') ORDER BY name").pluck().all()).to.deep.equal(["sqlite_sequence", "transitions_by_session"]);
+    expect(db.prepare<{ name: string }>("SELECT name FROM sqlite_master WHERE name IN ('sessions', 'sqlite_sequence', 'transitions_by_session') ORDER BY name").all().map((r) => r.name)).to.deep.equal(["sqlite_sequence", "transitions_by_session"]);
     db.close();
+  });
+
+  it("checkpoints the log when a job ends, not in the middle of its session writes", () => {
+    const path = freshPath();
+    const journal = Journal.open(path);
+    const { id } = journal.createJob({ kind: "drain", nodes: A, spec, holder: "cli" });
+    const fileSize = () => statSync(path).size;
+    const before = fileSize();
+    for (let b = 0; b < 80; b++) journal.sessionBatch(id, Array.from({ length: 256 }, (_, k) => snap(`u${b * 256 + k}@x/r`, "applying")));
+    // 20,480 transitions: ≈1,600 pages of log, past SQLite's default threshold (1,000), still only in the log
+    expect(statSync(`${path}-wal`).size).to.be.above(1000 * 4096);
+    expect(fileSize()).to.equal(before);
+    journal.job(id, "done", summary(id));
+    expect(fileSize()).to.be.above(before + 2_000_000);
+    journal.close();
   });
 
   it("refuses a journal written by a newer cxfr", () => {

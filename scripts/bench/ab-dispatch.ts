@@ -2,6 +2,7 @@
 // a `cxfr drain --rate unlimited` with its own flags (and optionally another checkout's bin/cxfr), or the bare raw
 // component — and each turn reports the packets/s at the clients (central 90%, see load.ts) and the time until the
 // node is empty. The order rotates every round, so the machine's drift falls on every variant. Not part of `npm run bench`.
+// Each variant keeps a journal of its own: another checkout may know an older schema.
 //   tsx scripts/bench/ab-dispatch.ts [--kind prosody|ejabberd] [--n 1000] [--rounds 6] --variant "NAME=FLAGS" … [--raw]
 //   a variant's FLAGS may start with "@DIR " to run DIR/bin/cxfr, e.g. --variant "main=@/work/main" --variant "batch=--burst 10"
 import { fileURLToPath } from "node:url";
@@ -37,7 +38,7 @@ async function turn(a: LabServer, b: LabServer, load: Load, v: Variant): Promise
   if (v.name === "raw component" && args.raw) {
     await rawTransferPackets(a, b, load.sessions.map((s) => s.jid));
   } else {
-    const r = await measured(v.bin ?? CXFR, ["drain", "--to", b.c2sAddress, "--json", "--grace", "10s", "--rate", "unlimited", ...v.flags], cxfrEnv(a, "ab.db"));
+    const r = await measured(v.bin ?? CXFR, ["drain", "--to", b.c2sAddress, "--json", "--grace", "10s", "--rate", "unlimited", ...v.flags], cxfrEnv(a, `ab-${v.name.replace(/[^a-z0-9]+/gi, "-")}.db`));
     if (r.code !== 0) process.stderr.write(`${v.name}: exit ${r.code} ${r.stderr.slice(0, 300)}\n`);
   }
   await load.settled(60_000);

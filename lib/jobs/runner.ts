@@ -18,6 +18,7 @@ import { listingGarbage } from "./listing-garbage.ts";
 import { ListingCost } from "./listing-cost.ts";
 import { isTerminal, snapshotOf, transition, type SessionRecord, type TransitionDetail } from "./session-machine.ts";
 import { chooseTarget, type Target } from "./targets.ts";
+import { Fifo } from "./fifo.ts";
 
 export type { JobEvent } from "./events.ts";
 
@@ -137,7 +138,7 @@ export class TransferJob {
   /** Every session the job took on; a JID that logs in again after it settled gets a second record. */
   readonly records: SessionRecord[] = [];
   private readonly current = new Map<string, SessionRecord>();
-  private readonly queue: SessionRecord[] = [];
+  private readonly queue = new Fifo<SessionRecord>();
   private readonly slotHolders = new Set<SessionRecord>();
   private readonly advancing = new Set<SessionRecord>();
   private readonly settledAt = new Map<SessionRecord, number>();

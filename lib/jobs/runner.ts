@@ -14,11 +14,11 @@ import type { JobEvent, JobEventBody } from "./events.ts";
 import { noJournal, type JobJournal, type JobState, type SessionSnapshot, type SessionState } from "./journal-port.ts";
 import { ENDING_METHODS, summarize, type JobSummary } from "./outcomes.ts";
 import { Pacer, type PacingOptions } from "./pacer.ts";
+import { Fifo } from "./fifo.ts";
 import { listingGarbage } from "./listing-garbage.ts";
 import { ListingCost } from "./listing-cost.ts";
 import { isTerminal, snapshotOf, transition, type SessionRecord, type TransitionDetail } from "./session-machine.ts";
 import { chooseTarget, type Target } from "./targets.ts";
-import { Fifo } from "./fifo.ts";
 
 export type { JobEvent } from "./events.ts";
 

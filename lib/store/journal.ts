@@ -339,9 +339,9 @@ export class Journal implements JobJournal {
 }
 
 const BUSY_TIMEOUT_MS = 5000;
+const BUSY_RETRY_MS = 20;
 /** 40 MB of log (4 KB pages): a job of 10,000 sessions writes ≈15 MB, so SQLite checkpoints between jobs, not within. */
 const WAL_CHECKPOINT_PAGES = 10_000;
-const BUSY_RETRY_MS = 20;
 
 function openDatabase(path: string): Database {
   const db = new Database(path, { timeout: BUSY_TIMEOUT_MS });

@@ -70,7 +70,7 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
   },
   {
     // A session's latest state is its latest transition, whose snapshot holds every field: the sessions table
-    // doubled the cost of every write for what one query over transitions gives. AUTOINCREMENT kept a counter
+    // made every write ≈40% dearer for what one query over transitions gives. AUTOINCREMENT kept a counter
     // table up to date on every insert; seq stays increasing without it, since no transition is ever deleted.
     version: 2,
     sql: `

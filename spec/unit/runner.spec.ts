@@ -418,33 +418,31 @@ describe("TransferJob state machine (fake node, fake time)", () => {
     expect(node.packets).to.have.length(300);
   });
 
-  it("a listing waits while the dispatcher sends back to back, and comes once the burst is over", async () => {
+  /** 3,000 moving sessions, unlimited, on a server that takes each written batch `takeMs` later; when listings came. */
+  async function burstDrain(takeMs: number) {
     const clock = new FakeClock();
     const jids = Array.from({ length: 3000 }, (_, i) => `u${i}@localhost/1`);
     const node = fakeNode(clock, Object.fromEntries(jids.map((j) => [j, "moves" as const])));
-    // the server takes each batch 100 ms after it was written: 12 batches, a burst of ≈1.1 s
-    const link = Object.assign(node.link, { whenTaken: () => clock.sleep(100) });
+    const link = Object.assign(node.link, { whenTaken: () => clock.sleep(takeMs) });
     const listedAt: number[] = [];
     const list = node.admin.listSessions;
     const admin = { ...node.admin, listSessions: () => (listedAt.push(clock.now()), list()) };
-    const { run } = job(clock, node, { link, admin, pacing: { rate: Infinity, burst: 1, jitter: 0, maxInFlight: Infinity } });
-    expect(await run()).to.include({ moved: 3000 });
-    const lastPacketAt = Math.max(...node.packets.map((p) => p.at));
+    const summary = await job(clock, node, { link, admin, pacing: { rate: Infinity, burst: 1, jitter: 0, maxInFlight: Infinity } }).run();
+    return { summary, listedAt, lastPacketAt: Math.max(...node.packets.map((p) => p.at)) };
+  }
+
+  it("a listing waits while the dispatcher sends back to back, and comes once the burst is over", async () => {
+    // 12 batches taken 100 ms apart: a burst of ≈1.1 s
+    const { summary, listedAt, lastPacketAt } = await burstDrain(100);
+    expect(summary).to.include({ moved: 3000 });
     expect(lastPacketAt).to.be.at.least(1000);
     expect(listedAt.filter((t) => t > 0 && t <= lastPacketAt)).to.deep.equal([]);
     expect(listedAt.filter((t) => t > lastPacketAt && t <= lastPacketAt + 300).length).to.be.at.least(1);
   });
 
   it("a listing waits for a send burst at most 5 s", async () => {
-    const clock = new FakeClock();
-    const jids = Array.from({ length: 3000 }, (_, i) => `u${i}@localhost/1`);
-    const node = fakeNode(clock, Object.fromEntries(jids.map((j) => [j, "moves" as const])));
-    const link = Object.assign(node.link, { whenTaken: () => clock.sleep(700) });
-    const listedAt: number[] = [];
-    const list = node.admin.listSessions;
-    const admin = { ...node.admin, listSessions: () => (listedAt.push(clock.now()), list()) };
-    const { run } = job(clock, node, { link, admin, pacing: { rate: Infinity, burst: 1, jitter: 0, maxInFlight: Infinity } });
-    expect(await run()).to.include({ moved: 3000 });
+    const { summary, listedAt } = await burstDrain(700);
+    expect(summary).to.include({ moved: 3000 });
     const duringBurst = listedAt.filter((t) => t > 0 && t < 7000);
     expect(duringBurst.length).to.be.at.least(1);
     expect(duringBurst[0]).to.be.within(5000, 5500);

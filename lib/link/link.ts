@@ -4,6 +4,7 @@ import xml, { type Element } from "@xmpp/xml";
 import { ConnectError, FromDomainRefusedError, LinkFailedError, StanzaError } from "../errors.ts";
 import { ConnectionLifecycle, type ConnectionState } from "./lifecycle.ts";
 import { formatHostPort, type HostPort } from "../xmpp/address.ts";
+import { Outbox } from "./outbox.ts";
 import { PendingIqs } from "./pending-iqs.ts";
 import { connectUntilOnline, withTimeout } from "./timing.ts";
 import { backoffDelay, defaultBackoff, type BackoffOptions } from "./backoff.ts";
@@ -83,9 +84,16 @@ export class Link extends ConnectionLifecycle {
 
   send(el: Element): Promise<void> {
     if (this.state !== "online" || !this.entity) return Promise.reject(this.failure ?? new ConnectError(`link to ${this.address} is not online`, "link_down"));
-    this.corkForThisTurn(this.entity);
-    return this.entity.send(el);
+    // XEP-0114: every stanza on the link carries a from (as @xmpp/component's send would set it)
+    if ((el.name === "iq" || el.name === "message" || el.name === "presence") && !el.attrs.from) el.attrs.from = this.component;
+    return this.outbox.add(el.toString());
   }
+
+  /** The link's writes of one turn: one socket write per turn (outbox.ts), to the connection of the moment. */
+  private readonly outbox = new Outbox((text) => {
+    if (!this.entity) return Promise.reject(this.failure ?? new ConnectError(`link to ${this.address} is not online`, "link_down"));
+    return this.entity.write(text);
+  });
 
   /**
    * Resolves once the socket has handed what was written to the kernel (at once unless a write had to be buffered),
@@ -93,6 +101,7 @@ export class Link extends ConnectionLifecycle {
    * rather than as pending writes with their callbacks and replies, when the server reads slower than cxfr writes.
    */
   whenTaken(): Promise<void> {
+    this.outbox.flush();
     const socket = this.entity?.socket as (EventEmitter & { writableNeedDrain?: boolean; destroyed?: boolean }) | null | undefined;
     if (!socket?.writableNeedDrain || socket.destroyed) return Promise.resolve();
     return new Promise<void>((resolve) => {
@@ -103,20 +112,6 @@ export class Link extends ConnectionLifecycle {
       };
       socket.on("drain", done);
       socket.on("close", done);
-    });
-  }
-
-  private corked = false;
-
-  /** Stanzas written in one turn (a dispatch batch) leave in one socket write: with Nagle off, each would be its own segment. */
-  private corkForThisTurn(entity: Component): void {
-    const socket = entity.socket as { cork?: () => void; uncork?: () => void } | null;
-    if (this.corked || !socket?.cork || !socket.uncork) return;
-    this.corked = true;
-    socket.cork();
-    process.nextTick(() => {
-      this.corked = false;
-      socket.uncork?.();
     });
   }
 
@@ -267,6 +262,7 @@ export class Link extends ConnectionLifecycle {
   }
 
   private async closeEntity(): Promise<void> {
+    this.outbox.flush();
     const entity = this.entity;
     this.entity = null;
     if (entity) await safeStop(entity);

@@ -131,33 +131,56 @@ export class Journal implements JobJournal {
 
   /** JobJournal: a session's new state; the transition is kept as proof. */
   session(jobId: string, snapshot: SessionSnapshot): void {
-    this.write(() => this.writeSession(jobId, snapshot));
+    this.sessionBatch(jobId, [snapshot]);
   }
 
-  /** JobJournal: several sessions' new states, in order, in one transaction (one commit instead of one each). */
+  /**
+   * JobJournal: several sessions' new states, in order, in one transaction (one commit instead of one each), as
+   * inserts of ROWS_PER_INSERT rows at a time: a statement per row cost as much again as the rows themselves.
+   */
   sessionBatch(jobId: string, snapshots: readonly SessionSnapshot[]): void {
     if (snapshots.length === 0) return;
     this.write(() => {
-      for (const snapshot of snapshots) this.writeSession(jobId, snapshot);
+      const now = Date.now();
+      const s = this.statements();
+      const params: unknown[] = [];
+      for (const snapshot of snapshots) {
+        params.push(jobId, snapshot.jid, this.loginOf(jobId, snapshot), snapshot.state, now, JSON.stringify(snapshot));
+        if (params.length === ROWS_PER_INSERT * COLUMNS_PER_ROW) {
+          s.insertRows.run(params);
+          params.length = 0;
+        }
+      }
+      for (let at = 0; at < params.length; at += COLUMNS_PER_ROW) s.insertTransition.run(params.slice(at, at + COLUMNS_PER_ROW));
     });
   }
 
-  private writeSession(jobId: string, snapshot: SessionSnapshot): void {
-    const now = Date.now();
-    const s = this.statements();
-    const key = `${jobId}\n${snapshot.jid}`;
-    const last = this.pendingLogins.get(key) ?? this.lastLogins.get(key) ?? s.lastLogin.get(jobId, snapshot.jid);
+  /** The login a session's new state belongs to; noted as pending until the transaction commits. */
+  private loginOf(jobId: string, snapshot: SessionSnapshot): number {
+    let pending = this.pendingLogins.get(jobId);
+    if (!pending) this.pendingLogins.set(jobId, (pending = new Map()));
+    const last = pending.get(snapshot.jid) ?? this.committedLogins(jobId).get(snapshot.jid);
     // a settled JID seen again in a non-final state is a new login: a new row, the old proof stays
     const newLogin = last !== undefined && TERMINAL_STATES.includes(last.state) && !TERMINAL_STATES.includes(snapshot.state);
     const login = last === undefined ? 1 : newLogin ? last.login + 1 : last.login;
-    s.insertTransition.run(jobId, snapshot.jid, login, snapshot.state, now, JSON.stringify(snapshot));
-    this.pendingLogins.set(key, { login, state: snapshot.state });
+    pending.set(snapshot.jid, { login, state: snapshot.state });
+    return login;
   }
 
-  /** Login and state last written per job and JID (only by this process: a job has one holder at a time). */
-  private readonly lastLogins = new Map<string, SessionDbRow>();
+  /** A job's latest login and state per JID, read once per job with one query rather than once per session. */
+  private committedLogins(jobId: string): Map<string, SessionDbRow> {
+    let logins = this.logins.get(jobId);
+    if (!logins) {
+      logins = new Map(this.statements().latestLogins.all(jobId).map((row) => [row.jid, { login: row.login, state: row.state }]));
+      this.logins.set(jobId, logins);
+    }
+    return logins;
+  }
+
+  /** Per job this process writes, the login and state last written per JID (a job has one holder at a time). */
+  private readonly logins = new Map<string, Map<string, SessionDbRow>>();
   /** Written in the open transaction, not yet committed: forgotten when it rolls back. */
-  private readonly pendingLogins = new Map<string, SessionDbRow>();
+  private readonly pendingLogins = new Map<string, Map<string, SessionDbRow>>();
   private prepared: ReturnType<Journal["prepareSessionStatements"]> | undefined;
 
   /** The statements every session write runs, prepared once (preparing them was a third of a write's cost). */
@@ -168,8 +191,11 @@ export class Journal implements JobJournal {
 
   private prepareSessionStatements() {
     return {
-      lastLogin: this.db.prepare<SessionDbRow>("SELECT login, state FROM transitions WHERE job = ? AND jid = ? ORDER BY login DESC, seq DESC LIMIT 1"),
-      insertTransition: this.db.prepare("INSERT INTO transitions (job, jid, login, state, at, snapshot) VALUES (?, ?, ?, ?, ?, ?)"),
+      latestLogins: this.db.prepare<SessionDbRow & { jid: string }>(
+        "SELECT t.jid, t.login, t.state FROM transitions t JOIN (SELECT max(seq) AS seq FROM transitions WHERE job = ? GROUP BY jid) latest ON t.seq = latest.seq",
+      ),
+      insertTransition: this.db.prepare(`INSERT INTO transitions (job, jid, login, state, at, snapshot) VALUES ${TRANSITION_VALUES}`),
+      insertRows: this.db.prepare(`INSERT INTO transitions (job, jid, login, state, at, snapshot) VALUES ${Array.from({ length: ROWS_PER_INSERT }, () => TRANSITION_VALUES).join(", ")}`),
     };
   }
 
@@ -187,7 +213,7 @@ export class Journal implements JobJournal {
       if (final) this.db.prepare("DELETE FROM holds WHERE job = ?").run(jobId);
     });
     if (FINAL_JOB_STATES.includes(state)) {
-      for (const key of this.lastLogins.keys()) if (key.startsWith(`${jobId}\n`)) this.lastLogins.delete(key);
+      this.logins.delete(jobId);
       this.checkpoint();
     }
   }
@@ -326,7 +352,10 @@ export class Journal implements JobJournal {
     try {
       const result = guard(this.path, () => this.db.transaction(fn).immediate());
       // committed: the logins just written are what the next write of those sessions builds on
-      for (const [key, row] of this.pendingLogins) this.lastLogins.set(key, row);
+      for (const [jobId, rows] of this.pendingLogins) {
+        const logins = this.committedLogins(jobId);
+        for (const [jid, row] of rows) logins.set(jid, row);
+      }
       return result;
     } finally {
       this.pendingLogins.clear();
@@ -337,6 +366,11 @@ export class Journal implements JobJournal {
     return guard(this.path, fn);
   }
 }
+
+const TRANSITION_VALUES = "(?, ?, ?, ?, ?, ?)";
+const COLUMNS_PER_ROW = 6;
+/** Rows per insert statement in a batch (6 parameters each, well under SQLite's 32,766). */
+const ROWS_PER_INSERT = 32;
 
 const BUSY_TIMEOUT_MS = 5000;
 const BUSY_RETRY_MS = 20;

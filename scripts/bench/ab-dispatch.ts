@@ -3,7 +3,7 @@
 // component — and each turn reports the packets/s at the clients (central 90%, see load.ts) and the time until the
 // node is empty. The order rotates every round, so the machine's drift falls on every variant. Not part of `npm run bench`.
 // Each variant keeps a journal of its own: another checkout may know an older schema.
-//   tsx scripts/bench/ab-dispatch.ts [--kind prosody|ejabberd] [--n 1000] [--rounds 6] --variant "NAME=FLAGS" … [--raw]
+//   tsx scripts/bench/ab-dispatch.ts [--kind prosody|ejabberd] [--n 1000] [--rounds 6] --variant "NAME=FLAGS" … [--raw] [--raw-domain]
 //   a variant's FLAGS may start with "@DIR " to run DIR/bin/cxfr, e.g. --variant "main=@/work/main" --variant "batch=--burst 10"
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -12,7 +12,7 @@ import { rawTransferPackets } from "./link-limit.ts";
 import { arrivalRates, percentile, round, startLoad, type Load } from "./load.ts";
 import { cxfrEnv, measured } from "./measure.ts";
 
-const { values: args } = parseArgs({ options: { kind: { type: "string" }, n: { type: "string" }, rounds: { type: "string" }, variant: { type: "string", multiple: true }, raw: { type: "boolean" } } });
+const { values: args } = parseArgs({ options: { kind: { type: "string" }, n: { type: "string" }, rounds: { type: "string" }, variant: { type: "string", multiple: true }, raw: { type: "boolean" }, "raw-domain": { type: "boolean" } } });
 const kind = (args.kind ?? "ejabberd") as ServerKind;
 const n = Number(args.n ?? 1000);
 const rounds = Number(args.rounds ?? 6);
@@ -32,11 +32,12 @@ const variants: Variant[] = (args.variant ?? ["cxfr="]).map((spec) => {
   return { name, flags: words, ...(bin ? { bin } : {}) };
 });
 if (args.raw) variants.push({ name: "raw component", flags: [] });
+if (args["raw-domain"]) variants.push({ name: "raw from domain", flags: [] });
 
 async function turn(a: LabServer, b: LabServer, load: Load, v: Variant): Promise<{ central?: number; emptyMs: number }> {
   const started = performance.now();
-  if (v.name === "raw component" && args.raw) {
-    await rawTransferPackets(a, b, load.sessions.map((s) => s.jid));
+  if ((v.name === "raw component" && args.raw) || (v.name === "raw from domain" && args["raw-domain"])) {
+    await rawTransferPackets(a, b, load.sessions.map((s) => s.jid), v.name === "raw from domain" ? "domain" : "component");
   } else {
     const r = await measured(v.bin ?? CXFR, ["drain", "--to", b.c2sAddress, "--json", "--grace", "10s", "--rate", "unlimited", ...v.flags], cxfrEnv(a, `ab-${v.name.replace(/[^a-z0-9]+/gi, "-")}.db`));
     if (r.code !== 0) process.stderr.write(`${v.name}: exit ${r.code} ${r.stderr.slice(0, 300)}\n`);

@@ -23,6 +23,11 @@ export interface LinkLimitOptions {
   to?: string[];
   /** the `<server>` the packets name (default 127.0.0.1:5222) */
   server?: { host: string; port: number };
+  /**
+   * Who the packets come from: the component (default; each answer comes back and is counted) or the users' domain
+   * (the answers go to the server: a ping to the component itself after the packets tells when the server took them all).
+   */
+  from?: "component" | "domain";
 }
 
 export interface LinkLimit {
@@ -35,8 +40,8 @@ export interface LinkLimit {
 }
 
 /** A bare component sends the transfer packet once to each of these live full JIDs on `source`, naming `target`'s c2s address; undefined when nothing answered. */
-export function rawTransferPackets(source: { host: string; componentPort: number; component: string; secret: string; domain: string }, target: { host: string; c2sPort: number }, jids: string[]): Promise<LinkLimit | undefined> {
-  return measureLinkLimit({ host: source.host, port: source.componentPort, component: source.component, secret: source.secret, domain: source.domain, users: [], count: jids.length, to: jids, server: { host: target.host, port: target.c2sPort }, timeoutMs: 30_000 }).catch(() => undefined);
+export function rawTransferPackets(source: { host: string; componentPort: number; component: string; secret: string; domain: string }, target: { host: string; c2sPort: number }, jids: string[], from: "component" | "domain" = "component"): Promise<LinkLimit | undefined> {
+  return measureLinkLimit({ host: source.host, port: source.componentPort, component: source.component, secret: source.secret, domain: source.domain, users: [], count: jids.length, to: jids, server: { host: target.host, port: target.c2sPort }, timeoutMs: 30_000, from }).catch(() => undefined);
 }
 
 export function measureLinkLimit(o: LinkLimitOptions): Promise<LinkLimit> {
@@ -80,10 +85,17 @@ export function measureLinkLimit(o: LinkLimitOptions): Promise<LinkLimit> {
         for (let i = 0; i < o.count; i++) {
           const user = o.users[i % o.users.length] as string;
           const to = o.to?.[i] ?? `${user}@${o.domain}/absent-${i}`;
-          const iq = buildTransferIq({ to, from: o.component, domain: o.domain, server: o.server ?? { host: "127.0.0.1", port: 5222 }, id: `lim${i}` });
+          const iq = buildTransferIq({ to, from: o.from === "domain" ? o.domain : o.component, domain: o.domain, server: o.server ?? { host: "127.0.0.1", port: 5222 }, id: `lim${i}` });
           chunks.push(iq.toString());
         }
+        if (o.from === "domain") chunks.push(xml("iq", { type: "get", from: o.component, to: o.component, id: "taken" }, xml("ping", { xmlns: "urn:xmpp:ping" })).toString());
         socket.write(chunks.join(""));
+      } else if (el.is("iq") && el.attrs.id === "taken") {
+        if (el.attrs.type === "get") socket.write(xml("iq", { type: "result", from: o.component, to: o.component, id: "taken" }).toString());
+        else {
+          answered = o.count;
+          finish();
+        }
       } else if (el.is("iq") && String(el.attrs.id).startsWith("lim")) {
         if (++answered === o.count) finish();
       } else if (el.is("error", NS_STREAM)) {

@@ -224,6 +224,23 @@ describe("Journal (SQLite)", () => {
     journal.close();
   });
 
+  it("a batch longer than one multi-row insert keeps every transition in order, with its login", () => {
+    const journal = Journal.open(freshPath());
+    const { id } = journal.createJob({ kind: "drain", nodes: A, spec, holder: "cli" });
+    // 100 writes: several inserts of many rows and a remainder; u0 settles and logs in again inside the batch
+    const batch = Array.from({ length: 97 }, (_, i) => snap(`u${i}@x/r`, "applying"));
+    batch.splice(40, 0, snap("u0@x/r", "moved", { movedBy: "cxfr" }));
+    batch.splice(70, 0, snap("u0@x/r", "queued"));
+    batch.push(snap("u96@x/r", "sent"));
+    journal.sessionBatch(id, batch);
+    const transitions = journal.transitions(id);
+    expect(transitions.map((t) => `${t.jid}#${t.login} ${t.state}`)).to.deep.equal(batch.map((s) => `${s.jid}#${s === batch[70] ? 2 : 1} ${s.state}`));
+    expect(transitions.map((t) => t.seq)).to.deep.equal([...transitions.map((t) => t.seq)].sort((x, y) => x - y));
+    expect(transitions[40]?.snapshot).to.deep.equal(batch[40]);
+    expect(journal.sessions(id)).to.have.length(98);
+    journal.close();
+  });
+
   it("two processes creating a job on one node at once: exactly one gets it", async () => {
     const path = freshPath();
     Journal.open(path).close();

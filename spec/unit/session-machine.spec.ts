@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import type { SessionState } from "../../lib/jobs/journal-port.ts";
+import type { SessionSnapshot, SessionState } from "../../lib/jobs/journal-port.ts";
 import { TERMINAL_STATES } from "../../lib/jobs/journal-port.ts";
 import { isTerminal, snapshotOf, transition, TransitionError, type SessionRecord } from "../../lib/jobs/session-machine.ts";
 
@@ -49,5 +49,15 @@ describe("session state machine (transition table)", () => {
     const snap = snapshotOf(r);
     expect(snap).to.not.have.any.keys("key", "waitEnds", "absences", "epoch", "appliedAt");
     expect(snap).to.include({ jid: "a@x/1", state: "sent", reply: "rejected" });
+  });
+
+  it("the snapshot keeps every journal field of a record, and its methods are a copy", () => {
+    // Required: a field added to SessionSnapshot must be added here, and so to snapshotOf
+    const full: Required<SessionSnapshot> = { jid: "a@x/1", bare: "a@x", target: "b:5222", state: "moved", methodIndex: 1, methods: ["cxfr", "kick"], reply: "rejected", condition: "forbidden", reason: "r", movedBy: "kick", sentAt: 1, outcomeAt: 2 };
+    const r: SessionRecord = { ...full, methods: [...full.methods], key: "a@x/1", absences: 0, waitEnds: 3, epoch: 4, appliedAt: 5 };
+    const snap = snapshotOf(r);
+    expect(snap).to.deep.equal(full);
+    r.methods.push("close");
+    expect(snap.methods).to.deep.equal(["cxfr", "kick"]);
   });
 });

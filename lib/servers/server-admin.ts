@@ -73,8 +73,13 @@ export class ServerAdmin {
     });
   }
 
+  /**
+   * user-stats of one account, its filled form in the first request on both servers: Prosody's mod_admin_adhoc and
+   * ejabberd 23.01's mod_configure answer it completed (one round trip instead of two per account; `cxfr sessions`
+   * asks it for every account on ejabberd). A server that ignores the form still gets the second stage (runCommand).
+   */
   private async userStats(bare: string): Promise<UserStats> {
-    const stats = await runCommand(this.request, { to: this.domain, node: AdminNode.userStats, fields: { [AdminField.accountJid]: bare }, singleStage: this.singleStage });
+    const stats = await runCommand(this.request, { to: this.domain, node: AdminNode.userStats, fields: { [AdminField.accountJid]: bare }, singleStage: true });
     return parseUserStats(stats.form);
   }
 

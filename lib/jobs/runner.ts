@@ -662,8 +662,9 @@ export class TransferJob {
    * Departures are confirmed per session meanwhile. While the dispatcher waits for an in-flight slot, and sessions
    * no per-session check watched are due to leave, listings come every QUICK_SCAN_MS (still at most a fifth of the
    * time): a departure they see frees a slot. With no one waiting for a slot they would only tell sooner what the
-   * interval's listing tells, at the cost of the node that is still delivering the packets (on ejabberd, packets
-   * reached the clients at 0.56 of the rate without them). After a link drop the next listing comes at the interval.
+   * interval's listing tells, at the cost of the node that is still delivering the packets (ejabberd, 5,000 clients:
+   * with them, packets reached the clients at 0.56 of the rate they did without them). After a link drop the next
+   * listing comes at the interval.
    */
   private scanPause(interval: number): number {
     if (this.scanEpoch !== this.linkEpoch) return interval;
@@ -675,7 +676,7 @@ export class TransferJob {
   /**
    * Waits out scanPause, looking again every QUICK_SCAN_MS: methods applied meanwhile shorten the pause. A node
    * without per-session departure checks (ejabberd: its whole listing is one disco#items request, while one
-   * user-stats is a two-stage command per session that competes with delivering the packets) sees departures
+   * user-stats is an ad-hoc command per session that competes with delivering the packets) sees departures
    * through listings taken as often as their cost allows while methods were applied recently and a session waits
    * for a slot.
    */

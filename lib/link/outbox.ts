@@ -1,8 +1,8 @@
 /**
  * Stanzas sent in one turn of the event loop, written as one string at its end. A dispatch batch is hundreds of
- * stanzas; written one by one, each paid a stream write with its own callback and promises (a tenth of cxfr's CPU
- * while it sent 5,000 packets to ejabberd). Every stanza of a turn shares the turn's promise: it resolves once the
- * socket took the whole string, and rejects for all of them when the write failed.
+ * stanzas; written one by one, each paid a stream write with its own callback and promises (≈6% of cxfr's busy
+ * time while it sent 5,000 packets to ejabberd, by a CPU profile). Every stanza of a turn shares the turn's promise:
+ * it resolves once the socket took the whole string, and rejects for all of them when the write failed.
  */
 export class Outbox {
   private texts: string[] = [];

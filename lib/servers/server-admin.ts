@@ -85,7 +85,7 @@ export class ServerAdmin {
 
   /**
    * Whether the whole listing is one request with no user text (ejabberd's disco#items): a job then sees departures
-   * by listing, rather than by asking about each session (a two-stage user-stats command apiece there).
+   * by listing, rather than by asking about each session (a user-stats command apiece there).
    */
   get listsInOneRequest(): boolean {
     return this.dialect.sessionListing === "disco-online-users";

@@ -91,11 +91,10 @@ export function measureLinkLimit(o: LinkLimitOptions): Promise<LinkLimit> {
         if (o.from === "domain") chunks.push(xml("iq", { type: "get", from: o.component, to: o.component, id: "taken" }, xml("ping", { xmlns: "urn:xmpp:ping" })).toString());
         socket.write(chunks.join(""));
       } else if (el.is("iq") && el.attrs.id === "taken") {
+        // the ping comes to us as a request first; its answer means the server took every packet before it
+        // (`answered` stays 0: the clients' answers went to the server)
         if (el.attrs.type === "get") socket.write(xml("iq", { type: "result", from: o.component, to: o.component, id: "taken" }).toString());
-        else {
-          answered = o.count;
-          finish();
-        }
+        else finish();
       } else if (el.is("iq") && String(el.attrs.id).startsWith("lim")) {
         if (++answered === o.count) finish();
       } else if (el.is("error", NS_STREAM)) {

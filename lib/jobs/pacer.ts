@@ -85,11 +85,6 @@ export class Pacer {
     return true;
   }
 
-  /** Whether a caller waits for an in-flight slot (one a departure seen now would free). */
-  get waitingForSlot(): boolean {
-    return this.slotWaiters.length > 0;
-  }
-
   /** Waits for a free in-flight slot; waiting callers get freed slots in order. */
   async slot(signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) throw new InterruptedError();

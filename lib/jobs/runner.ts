@@ -496,7 +496,7 @@ export class TransferJob {
    * packet has left by then, and one that waits out its grace would otherwise cost the server a question a second.
    * Reads are not paced, but at most `confirmSlots` run at once. At most DEPARTURE_WATCHES sessions are watched at
    * once: beyond that, one listing sees more departures than the server answers questions meanwhile (and each watch
-   * holds its timers and replies in memory), so the others are seen leaving by listings (scanPause).
+   * holds its timers and replies in memory), so the others are seen leaving by quick listings (scanPause).
    */
   private async watchDeparture(record: SessionRecord, index: number, ref: SessionRef): Promise<void> {
     this.watching++;
@@ -659,17 +659,14 @@ export class TransferJob {
    * The pause before the next full listing: the interval, or longer on a node whose listing takes long, so that
    * listing takes at most a fifth of the node's time (10,000 Prosody sessions: ≈0.5 s per listing, and each
    * listing's XML is garbage a second later; the cost is the listing's size, not its wait: listing-cost.ts).
-   * Departures are confirmed per session meanwhile. While the dispatcher waits for an in-flight slot, and sessions
-   * no per-session check watched are due to leave, listings come every QUICK_SCAN_MS (still at most a fifth of the
-   * time): a departure they see frees a slot. With no one waiting for a slot they would only tell sooner what the
-   * interval's listing tells, at the cost of the node that is still delivering the packets (ejabberd, 5,000 clients:
-   * with them, packets reached the clients at 0.56 of the rate they did without them). After a link drop the next
+   * Departures are confirmed per session meanwhile; for sessions no per-session check watched, listings come every
+   * QUICK_SCAN_MS (still at most a fifth of the time) while their departures are due. After a link drop the next
    * listing comes at the interval.
    */
   private scanPause(interval: number): number {
     if (this.scanEpoch !== this.linkEpoch) return interval;
     const paced = this.listingCost.pauseMs;
-    if (this.pacer.waitingForSlot && this.departuresDue()) return Math.max(QUICK_SCAN_MS, paced);
+    if (this.departuresDue()) return Math.max(QUICK_SCAN_MS, paced);
     return Math.max(interval, paced);
   }
 
@@ -677,8 +674,7 @@ export class TransferJob {
    * Waits out scanPause, looking again every QUICK_SCAN_MS: methods applied meanwhile shorten the pause. A node
    * without per-session departure checks (ejabberd: its whole listing is one disco#items request, while one
    * user-stats is an ad-hoc command per session that competes with delivering the packets) sees departures
-   * through listings taken as often as their cost allows while methods were applied recently and a session waits
-   * for a slot.
+   * through listings taken as often as their cost allows while methods were applied recently.
    */
   private async pauseBeforeScan(interval: number): Promise<void> {
     const since = this.clock.now();
@@ -933,11 +929,11 @@ export class TransferJob {
   }
 }
 
-/** The shortest pause between listings while a session waits for a slot and departures no per-session check watches are due. */
+/** The shortest pause between listings while departures no per-session check watches are due. */
 const QUICK_SCAN_MS = 100;
 /** How long after its method a session's departure is looked for by quick listings (then the interval's listing takes over). */
 const DEPARTURE_WINDOW_MS = 2000;
-/** Most sessions whose departure is watched at once; the rest are seen leaving by listings. */
+/** Most sessions whose departure is watched at once; the rest are seen leaving by quick listings. */
 const DEPARTURE_WATCHES = 256;
 /** The first departure check after a method: a client that moves on the packet has usually closed by then. */
 const FIRST_CONFIRM_MS = 50;

@@ -200,10 +200,11 @@ for (const kind of ["prosody", "ejabberd"] as ServerKind[]) {
       });
       const result = await run.done;
       await restarted;
-      expect(result.code, result.stderr).to.equal(0);
+      const story = JSON.stringify(result.events.filter((e) => e.event !== "scan"), null, 0);
+      expect(result.code, `${result.stderr} ${story}`).to.equal(0);
       expect(result.events.some((e) => e.event === "link" && e.state === "down")).to.equal(true);
       const summary = summaryOf(result.events);
-      expect(summary, JSON.stringify(result.events.filter((e) => e.event !== "scan"), null, 0)).to.include({ moved: 10, kicked: 0, failed: 0, remaining: 0 });
+      expect(summary, story).to.include({ moved: 10, kicked: 0, failed: 0, remaining: 0 });
       expect(summary.targeted).to.equal(10 + Number(summary.skipped));
       await until("every client on B", () => fleet.every((m) => m.port() === b.c2sPort));
       for (const m of fleet) expect(m.packets, m.jid).to.equal(1);

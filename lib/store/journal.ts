@@ -136,7 +136,7 @@ export class Journal implements JobJournal {
 
   /**
    * JobJournal: several sessions' new states, in order, in one transaction (one commit instead of one each), as
-   * inserts of ROWS_PER_INSERT rows at a time: a statement per row cost as much again as the rows themselves.
+   * inserts of ROWS_PER_INSERT rows at a time (one statement call, not one per row).
    */
   sessionBatch(jobId: string, snapshots: readonly SessionSnapshot[]): void {
     if (snapshots.length === 0) return;

@@ -28,10 +28,18 @@ export function seeOtherHostText(target: HostPort): string {
   return text;
 }
 
-/** Closes the session with <see-other-host>HOST[:PORT]</see-other-host>; mod_c2s sends a stanza reason as it is. */
+/**
+ * Closes the session with <see-other-host>HOST[:PORT]</see-other-host>, then waits for the client's own
+ * </stream:stream> (RFC 6120 §4.4) before the TCP connection goes. `s:close(reason)` would close the socket at
+ * once; a client that answers the error with its own close then writes to a dead socket, gets ECONNRESET, and
+ * xmpp.js drops the redirect on that error. So the error is written just before mod_c2s's </stream:stream> of a
+ * reasonless close, which waits for the client (at most c2s_close_timeout) and keeps mod_smacks's last <a/> first.
+ */
 export function seeOtherHostLine(jid: string, target: HostPort): string {
   const host = seeOtherHostText(target);
-  return `>local st=require"util.stanza"; ${sessionLookup(jid)} s:close(st.stanza("stream:error"):tag("see-other-host",{xmlns=${luaString(NS_STREAMS)}}):text(${luaString(host)})); return ${luaString(DONE)}`;
+  const error = `tostring(st.stanza("stream:error"):tag("see-other-host",{xmlns=${luaString(NS_STREAMS)}}):text(${luaString(host)}))`;
+  return `>local st=require"util.stanza"; ${sessionLookup(jid)} local e=${error}; local send=s.send;` +
+    ` s.send=function(d) if d=="</stream:stream>" then send(e) end return send(d) end; s:close(); return ${luaString(DONE)}`;
 }
 
 /** Closes the session with a chosen stream error condition. */

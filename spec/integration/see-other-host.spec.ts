@@ -65,6 +65,36 @@ describe("see-other-host through Prosody's admin socket, two nodes", function ()
     }
   });
 
+  it("keeps the connection open after the error until the client closes its stream (no reset for the client's </stream:stream>)", async () => {
+    const client = await loginClient(a, { user: "kim", password: "pw-kim", resource: "quiet" });
+    const socket = (client.xmpp as unknown as { socket: Socket }).socket;
+    try {
+      // this client does not answer the error (@xmpp/connection 0.14 answers it in disconnect()): only what the
+      // server does is seen
+      (client.xmpp as unknown as { disconnect: () => Promise<void> }).disconnect = async () => undefined;
+      const received: string[] = [];
+      socket.on("data", (chunk: Buffer) => received.push(chunk.toString("utf8")));
+      const serverEnded = new Promise<void>((resolve) => socket.once("end", () => resolve()));
+      const reset = new Promise<string>((resolve) => socket.once("error", (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message)));
+      const { "see-other-host": method } = buildMethods(control, undefined);
+      expect(await method.apply({ jid: client.jid, bare: `kim@${a.domain}`, resource: "quiet" }, { host: "127.0.0.1", port: b.c2sPort }, live())).to.deep.equal({ status: "sent" });
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const text = received.join("");
+      expect(text).to.match(new RegExp(`<see-other-host xmlns=['"]${NS_STREAMS}['"]>127\\.0\\.0\\.1:${b.c2sPort}</see-other-host>`));
+      expect(text.trimEnd().endsWith("</stream:stream>"), text).to.equal(true);
+      expect(text.indexOf("see-other-host")).to.be.below(text.indexOf("</stream:stream>"));
+      expect(socket.readableEnded, "the server closed the TCP connection before the client closed its stream").to.equal(false);
+      expect(await control.clientAddress(client.jid), "listed while the server waits for the client's close").to.not.equal(undefined);
+      socket.write("</stream:stream>");
+      const outcome = await Promise.race([serverEnded.then(() => "ended"), reset]);
+      expect(outcome).to.equal("ended");
+      expect(await control.clientAddress(client.jid)).to.equal(undefined);
+    } finally {
+      socket.destroy();
+      await client.stop().catch(() => undefined);
+    }
+  });
+
   it("real slixmpp clients (1.8.3) get it well-formed, but reconnect to their account's domain, not to node B", async () => {
     const clients: RoamingClient[] = await Promise.all(users.slice(3).map((u) => startRoaming(a, `${u.user}@${a.domain}/slix`, u.password)));
     try {

@@ -44,10 +44,11 @@ describe("Lua lines for Prosody's admin shell", () => {
   });
 
   describe("seeOtherHostLine", () => {
-    it("is exactly the raw-Lua close with a well-formed see-other-host", () => {
+    it("is exactly the raw-Lua close that writes a well-formed see-other-host just before a reasonless close", () => {
       expect(seeOtherHostLine("alice@localhost/r1", { host: "127.0.0.2", port: 15222 })).to.equal(
         '>local st=require"util.stanza"; local s=prosody.full_sessions["alice@localhost/r1"]; if not s then return "cxfr:absent" end;' +
-          ' s:close(st.stanza("stream:error"):tag("see-other-host",{xmlns="urn:ietf:params:xml:ns:xmpp-streams"}):text("127.0.0.2:15222")); return "cxfr:done"',
+          ' local e=tostring(st.stanza("stream:error"):tag("see-other-host",{xmlns="urn:ietf:params:xml:ns:xmpp-streams"}):text("127.0.0.2:15222"));' +
+          ' local send=s.send; s.send=function(d) if d=="</stream:stream>" then send(e) end return send(d) end; s:close(); return "cxfr:done"',
       );
     });
 

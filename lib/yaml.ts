@@ -1,6 +1,6 @@
-import { createRequire } from "node:module";
+import { parse } from "yaml";
 
-/** YAML parsing, loaded on first use: only a config file or an ejabberd.yml needs it, and it costs start-up time. */
+/** YAML parsing: a config file and an ejabberd.yml. Only modules that read one import this. */
 export function parseYaml(text: string): unknown {
-  return (createRequire(import.meta.url)("yaml") as typeof import("yaml")).parse(text);
+  return parse(text);
 }

@@ -20,8 +20,8 @@ function scratchPackage(parts: { dist?: boolean; sources?: boolean }): string {
   writeFileSync(join(dir, "package.json"), '{"type":"module"}\n');
   const main = (which: string) => `export async function main(argv) { process.stdout.write(${JSON.stringify(which)} + " " + argv.join(",") + (process.env.SHOW_EXEC_ARGV ? " " + process.execArgv.join(" ") : "")); return 0; }\n`;
   if (parts.dist) {
-    mkdirSync(join(dir, "dist", "cli"), { recursive: true });
-    writeFileSync(join(dir, "dist", "cli", "main.js"), main("dist"));
+    mkdirSync(join(dir, "dist", "cxfr"), { recursive: true });
+    writeFileSync(join(dir, "dist", "cxfr", "main.js"), main("dist"));
   }
   if (parts.sources) {
     mkdirSync(join(dir, "lib", "cli"), { recursive: true });
@@ -56,13 +56,13 @@ describe("bin/cxfr: compiled or from source", function () {
   it("runs dist/ in a checkout whose build is newer than every source", async () => {
     const dir = make({ dist: true, sources: true });
     setMtime(join(dir, "lib", "cli", "main.ts"), 1_000_000);
-    setMtime(join(dir, "dist", "cli", "main.js"), 2_000_000);
+    setMtime(join(dir, "dist", "cxfr", "main.js"), 2_000_000);
     expect(await whichRuns(dir)).to.equal("dist a,b");
   });
 
   it("runs the sources through tsx when one of them changed after the build", async () => {
     const dir = make({ dist: true, sources: true });
-    setMtime(join(dir, "dist", "cli", "main.js"), 1_000_000);
+    setMtime(join(dir, "dist", "cxfr", "main.js"), 1_000_000);
     setMtime(join(dir, "lib", "cli", "main.ts"), 2_000_000);
     expect(await whichRuns(dir)).to.equal("sources a,b");
   });

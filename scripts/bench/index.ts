@@ -115,12 +115,23 @@ async function linkLimit(a: LabServer, n: number): Promise<LinkLimit> {
   return { ...r, elapsedMs: round(r.elapsedMs), perSecond: round(r.perSecond) };
 }
 
-async function sessionsTime(a: LabServer, n: number): Promise<{ wallMs: number; listed: number; peakRssMb: number }> {
-  const r = await cxfr(a, ["sessions", "--json"]);
-  if (r.code !== 0) throw new Error(`cxfr sessions exited ${r.code}: ${r.stderr}`);
-  const listed = r.stdout.split("\n").filter((l) => l.includes('"jid"')).length;
+/** `cxfr sessions` run 3 times back to back: the median, and each run's wall time (one run right after the logins
+ * met a node still settling them). */
+async function sessionsTime(a: LabServer, n: number): Promise<{ wallMs: number; runsMs: number[]; listed: number; peakRssMb: number }> {
+  const runs = [];
+  for (let i = 0; i < 3; i++) {
+    const r = await cxfr(a, ["sessions", "--json"]);
+    if (r.code !== 0) throw new Error(`cxfr sessions exited ${r.code}: ${r.stderr}`);
+    runs.push({ ...r, listed: r.stdout.split("\n").filter((l) => l.includes('"jid"')).length });
+  }
+  const listed = Math.min(...runs.map((r) => r.listed));
   if (listed < n) log(`warning: cxfr sessions listed ${listed} of ${n}`);
-  return { wallMs: round(r.wallMs), listed, peakRssMb: round(r.peakRssMb, 1) };
+  return {
+    wallMs: round(percentile(runs.map((r) => r.wallMs), 0.5)),
+    runsMs: runs.map((r) => round(r.wallMs)),
+    listed,
+    peakRssMb: round(Math.max(...runs.map((r) => r.peakRssMb)), 1),
+  };
 }
 
 interface DrainResult {
@@ -383,7 +394,7 @@ function summaryRows(results: { startup: { wallMs: number; peakRssMb: number }; 
   rows.push(["cxfr --version", `${(results.startup.wallMs / 1000).toFixed(2)} s, ${results.startup.peakRssMb} MB`, "", "", "≤ 0.25 s, ≤ 50 MB"]);
   for (const d of results.dispatch) {
     const tag = `${d.kind} N=${d.n}`;
-    rows.push([`${tag}: cxfr sessions`, `${(d.sessions.wallMs / 1000).toFixed(2)} s (${d.sessions.listed} listed)`, "", "", d.n <= 1000 ? "≤ 0.3 s" : "≤ 2 s at 10,000"]);
+    rows.push([`${tag}: cxfr sessions, median of 3`, `${(d.sessions.wallMs / 1000).toFixed(2)} s (runs ${((d.sessions.runsMs ?? []) as number[]).map((ms) => (ms / 1000).toFixed(2)).join(", ")}; ${d.sessions.listed} listed)`, "", "", d.n <= 1000 ? "≤ 0.3 s" : "≤ 2 s at 10,000"]);
     rows.push([`${tag}: drain --rate unlimited, packets at the clients (central 90%, median of ${d.drain_unlimited.rounds?.length ?? 1} rounds)`, `${d.drain_unlimited.packetsPerSecond ?? "?"}/s`, `raw component, same clients: ${d.raw_component_dispatch.packetsPerSecond ?? "?"}/s`, String(d.drain_unlimited.ratio_to_raw_component ?? "?"), "≥ 0.8 (goal 0.9)"]);
     rows.push([`${tag}: … listing → last packet the server took`, `${d.drain_unlimited.cxfrSentPerSecond ?? "?"}/s`, `IQs to absent resources: ${d.link_limit.per_second}/s; raw to live clients: ${d.raw_component_dispatch.answeredPerSecond ?? "?"}/s answered`, String(d.drain_unlimited.dispatch_ratio_to_link ?? "?"), ""]);
     rows.push([`${tag}: node empty after`, `${(d.drain_unlimited.emptyAfterMs / 1000).toFixed(2)} s`, "", "", "≤ 1.5 s at 1,000"]);

@@ -1,6 +1,6 @@
 import { parse } from "yaml";
 
-/** YAML parsing: a config file and an ejabberd.yml. Only modules that read one import this. */
+/** YAML text (a config file, an ejabberd.yml) as `unknown`, not yaml's `any`: callers validate what they read. */
 export function parseYaml(text: string): unknown {
   return parse(text);
 }

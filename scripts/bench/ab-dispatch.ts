@@ -10,6 +10,7 @@ import { parseArgs } from "node:util";
 import { startServer, stopAllLabProcesses, type LabServer, type ServerKind } from "../../spec/support/lab/index.ts";
 import { rawTransferPackets } from "./link-limit.ts";
 import { arrivalRates, percentile, round, startLoad, type Load } from "./load.ts";
+import { untilQuiet } from "./quiet.ts";
 import { cxfrEnv, measured } from "./measure.ts";
 
 const { values: args } = parseArgs({ options: { kind: { type: "string" }, n: { type: "string" }, rounds: { type: "string" }, variant: { type: "string", multiple: true }, raw: { type: "boolean" }, "raw-domain": { type: "boolean" } } });
@@ -56,6 +57,8 @@ async function main(): Promise<void> {
       const order = variants.map((_, i) => variants[(i + r) % variants.length] as Variant);
       for (const v of order) {
         const load = await startLoad({ source: endpoint(a), target: endpoint(b), behaviour: "move", users });
+        const calm = await untilQuiet([a.pid, b.pid]);
+        if (!calm.quiet) process.stderr.write(`warning: a node was still busy after ${round(calm.waitedMs)} ms\n`);
         const result = await turn(a, b, load, v);
         results.get(v.name)?.push(result);
         process.stderr.write(`round ${r + 1} ${v.name}: ${result.central ?? "?"} packets/s, empty after ${result.emptyMs} ms\n`);

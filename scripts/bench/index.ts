@@ -21,6 +21,7 @@ import { ejabberdctlLoop, prosodyctlLoop, stopKindly, type LoopResult } from "./
 import { measureLinkLimit, rawTransferPackets, type LinkLimit } from "./link-limit.ts";
 import { arrivalRates, percentile, round, startLoad, stormStats, type Load, type StormStats } from "./load.ts";
 import { cxfrEnv, measured, type Measured } from "./measure.ts";
+import { untilQuiet } from "./quiet.ts";
 import type { Behaviour, Endpoint } from "./raw-client.ts";
 import { startLoginProbes } from "../../lib/link/login-probe.ts";
 
@@ -95,6 +96,13 @@ async function loadOn(a: LabServer, b: LabServer, n: number, behaviour: Behaviou
   log(`${load.sessions.length} ${behaviour} sessions on ${a.name} in ${round(load.loginMs)} ms`);
   if (load.loginFailures > 0) log(`warning: ${load.loginFailures} of ${n} logins failed (${load.firstLoginError}); measuring with the rest`);
   return load;
+}
+
+/** Waits until both nodes (and the load generator) are idle: every timed run starts from the same calm. */
+async function quiet(a: LabServer, b: LabServer): Promise<void> {
+  const q = await untilQuiet([a.pid, b.pid]);
+  if (!q.quiet) log(`warning: a node was still busy after ${round(q.waitedMs)} ms (${round(q.lastBusiest * 100)}% of a core); measuring anyway`);
+  else if (q.waitedMs > 2000) log(`nodes idle after ${round(q.waitedMs)} ms`);
 }
 
 async function finish(load: Load): Promise<void> {
@@ -223,7 +231,9 @@ async function dispatch(kind: ServerKind, n: number, baselineSample: number): Pr
   const [a, b] = await Promise.all([startServer({ kind, name: `bench-${kind}-a`, users: list }), startServer({ kind, name: `bench-${kind}-b`, users: list })]);
   try {
     let load = await loadOn(a, b, n, "move");
+    await quiet(a, b);
     const sessions = await sessionsTime(a, n);
+    await quiet(a, b);
     const limitBefore = await linkLimit(a, n);
     // cxfr and a bare raw component (what any sender gets from this node) take turns on the same N moving clients,
     // every other round in the other order: one pair alone swings by 2× on two shared cores
@@ -232,6 +242,7 @@ async function dispatch(kind: ServerKind, n: number, baselineSample: number): Pr
       const pair: Partial<(typeof pairs)[number]> = {};
       for (const who of turn % 2 === 0 ? (["cxfr", "raw"] as const) : (["raw", "cxfr"] as const)) {
         if (turn > 0 || who === "raw") load = await loadOn(a, b, n, "move");
+        await quiet(a, b);
         if (who === "cxfr") pair.cxfr = await drain(a, b, load, ["--rate", "unlimited"]);
         else pair.raw = await rawDispatch(a, b, load);
         await finish(load);
@@ -240,6 +251,7 @@ async function dispatch(kind: ServerKind, n: number, baselineSample: number): Pr
       pairs.push(done);
       log(`round ${turn + 1}: packets/s at the clients (central 90%, all): cxfr unlimited ${done.cxfr.packetsPerSecond ?? "?"}, ${done.cxfr.packetsPerSecondAll ?? "?"} (empty after ${done.cxfr.emptyAfterMs} ms); raw component ${done.raw.packetsPerSecond ?? "?"}, ${done.raw.packetsPerSecondAll ?? "?"}`);
     }
+    await quiet(a, b);
     const limitAfter = await linkLimit(a, n);
     const limit = round((limitBefore.perSecond + limitAfter.perSecond) / 2);
     const median = (values: Array<number | undefined>) => {
@@ -263,6 +275,7 @@ async function dispatch(kind: ServerKind, n: number, baselineSample: number): Pr
     log(`link ${limit}/s; medians of ${pairs.length} rounds: cxfr ${unlimited.packetsPerSecond ?? "?"} packets/s, raw ${raw.packetsPerSecond ?? "?"}/s, ratio ${median(ratios) ?? "?"}`);
 
     load = await loadOn(a, b, n, "plain");
+    await quiet(a, b);
     const kick = await drain(a, b, load, ["--rate", "unlimited", "--method", "kick"]);
     const kickPerSecond = round((load.sessions.length / kick.emptyAfterMs) * 1000);
     await finish(load);
@@ -342,6 +355,7 @@ async function storm(kind: ServerKind, n: number, rates: number[], options: { re
     // the machine's load drifts: a reversed order puts the drift on the other rows
     for (const { name, flags, behaviour, bin } of options.reversed ? scenarios.reverse() : scenarios) {
       const load = await loadOn(a, b, n, behaviour);
+      await quiet(a, b);
       try {
         row(name, await probed(b, () => drain(a, b, load, flags, bin)));
       } catch (err) {

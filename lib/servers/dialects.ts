@@ -17,6 +17,11 @@ export interface Dialect {
   sessionListing: SessionListing;
   /** The listing lacks addresses: fetch them with user-stats when the caller wants details. */
   addressesFromStats: boolean;
+  /**
+   * The server completes a command whose first execute already carries the filled form (one round trip, not two).
+   * Probed on Prosody's mod_admin_adhoc and ejabberd's mod_configure; an unknown server gets both stages.
+   */
+  formOnExecute: boolean;
   endSessionField: string;
   announceBodyField: string;
   /** Server text for how to make `jid` (the component, or the c2s admin account) an admin. */
@@ -30,6 +35,7 @@ export const dialects: Record<ServerKind, Dialect> = {
     kind: "prosody",
     sessionListing: "online-users-details",
     addressesFromStats: false,
+    formOnExecute: true,
     endSessionField: AdminField.accountJids,
     announceBodyField: AdminField.announcement,
     adminSnippet: (jid) => `prosody.cfg.lua, global section: admins = { "${jid}" }  (plus modules "adhoc", "admin_adhoc", "announce")`,
@@ -39,6 +45,7 @@ export const dialects: Record<ServerKind, Dialect> = {
     kind: "ejabberd",
     sessionListing: "disco-online-users",
     addressesFromStats: true,
+    formOnExecute: true,
     endSessionField: AdminField.accountJid,
     announceBodyField: AdminField.body,
     adminSnippet: (jid, entity = "component") => `ejabberd.yml: acl: { admin: { ${entity === "account" ? "user" : "server"}: [${jid}] } } and access_rules: { configure: { allow: admin }, announce: { allow: admin } }  (modules mod_adhoc, mod_configure, mod_announce)`,
@@ -48,6 +55,7 @@ export const dialects: Record<ServerKind, Dialect> = {
     kind: "generic",
     sessionListing: "online-users-then-stats",
     addressesFromStats: false,
+    formOnExecute: false,
     endSessionField: AdminField.accountJids,
     announceBodyField: AdminField.announcement,
     adminSnippet: (jid) => `grant ${jid} the server's admin rights for XEP-0133 commands`,

@@ -73,13 +73,9 @@ export class ServerAdmin {
     });
   }
 
-  /**
-   * user-stats of one account, its filled form in the first request on both servers: Prosody's mod_admin_adhoc and
-   * ejabberd 23.01's mod_configure answer it completed (one round trip instead of two per account; `cxfr sessions`
-   * asks it for every account on ejabberd). A server that ignores the form still gets the second stage (runCommand).
-   */
+  /** user-stats of one account (`cxfr sessions` asks it for every account on ejabberd, for the addresses). */
   private async userStats(bare: string): Promise<UserStats> {
-    const stats = await runCommand(this.request, { to: this.domain, node: AdminNode.userStats, fields: { [AdminField.accountJid]: bare }, singleStage: true });
+    const stats = await runCommand(this.request, { to: this.domain, node: AdminNode.userStats, fields: { [AdminField.accountJid]: bare }, singleStage: this.dialect.formOnExecute });
     return parseUserStats(stats.form);
   }
 
@@ -135,7 +131,7 @@ export class ServerAdmin {
   private async listByDetails(): Promise<LiveSession[]> {
     const [online, detailed] = await Promise.all([
       this.onlineAccounts(),
-      runCommand(this.request, { to: this.domain, node: AdminNode.onlineUsersList, fields: { [AdminField.maxItems]: "all", [AdminField.details]: true }, singleStage: this.singleStage }),
+      runCommand(this.request, { to: this.domain, node: AdminNode.onlineUsersList, fields: { [AdminField.maxItems]: "all", [AdminField.details]: true }, singleStage: this.dialect.formOnExecute }),
     ]);
     const blocks = detailBlocks(requiredFieldValues(detailed.form, AdminField.onlineUserJids, "get-online-users-list"));
     this.checkSize(blocks.reduce((n, b) => n + b.details.length, 0));
@@ -146,7 +142,7 @@ export class ServerAdmin {
 
   /** The plain listing (details=0): account names only, no user text; canonical bare JIDs of our domain. */
   private async onlineAccounts(): Promise<Set<string>> {
-    const list = await runCommand(this.request, { to: this.domain, node: AdminNode.onlineUsersList, fields: { [AdminField.maxItems]: "all" }, singleStage: this.singleStage });
+    const list = await runCommand(this.request, { to: this.domain, node: AdminNode.onlineUsersList, fields: { [AdminField.maxItems]: "all" }, singleStage: this.dialect.formOnExecute });
     const bares = requiredFieldValues(list.form, AdminField.onlineUserJids, "get-online-users-list");
     this.checkSize(bares.length);
     const domain = canonicalJid(this.domain);
@@ -180,11 +176,6 @@ export class ServerAdmin {
       );
     });
     return unique(accounts.flatMap((bare) => byAccount.get(bare) ?? []));
-  }
-
-  /** Prosody runs a command whose first request already carries the filled form (one round trip, not two). */
-  private get singleStage(): boolean {
-    return this.dialect.kind === "prosody";
   }
 
   private checkSize(entries: number): void {

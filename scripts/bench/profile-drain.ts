@@ -10,6 +10,7 @@ import { startServer, stopAllLabProcesses, type LabServer, type ServerKind } fro
 import { percentile, round, startLoad, stormStats } from "./load.ts";
 import { cxfrEnv, measured } from "./measure.ts";
 import type { Behaviour } from "./raw-client.ts";
+import { untilQuiet } from "./quiet.ts";
 
 const { values: args, positionals } = parseArgs({
   allowPositionals: true,
@@ -32,6 +33,8 @@ async function main(): Promise<void> {
   try {
     const load = await startLoad({ source: endpoint(a), target: endpoint(b), behaviour, users });
     process.stderr.write(`${load.sessions.length} sessions on a in ${round(load.loginMs)} ms\n`);
+    const calm = await untilQuiet([a.pid, b.pid]);
+    process.stderr.write(`nodes ${calm.quiet ? "idle" : "still busy"} after ${round(calm.waitedMs)} ms\n`);
     const entry = fileURLToPath(new URL("../../bin/cxfr", import.meta.url));
     const prof = [...(args.prof ? ["--cpu-prof", "--cpu-prof-dir", args.prof] : []), ...(process.env.PROF_NODE_ARGS?.split(" ").filter(Boolean) ?? [])];
     // bin/cxfr as operators run it; profiled, node itself with the profiling flags and the flags bin/cxfr's sh line gives

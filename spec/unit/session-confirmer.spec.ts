@@ -183,3 +183,40 @@ describe("ServerAdmin reading Prosody's listing (issue 10: no user-stats for pla
     expect(asked.sort()).to.deep.equal(["mallory@example.com", "victim@example.com"]);
   });
 });
+
+describe("ServerAdmin: the filled form in the first execute only where the server is known to take it", () => {
+  const NS_COMMANDS = "http://jabber.org/protocol/commands";
+
+  /** A server that completes a first execute carrying a form, and otherwise asks for the form; records each request's stage. */
+  function recordingServer() {
+    const stages: string[] = [];
+    const request = async (iq: Element) => {
+      const command = iq.getChild("command", NS_COMMANDS);
+      if (!command) return xml("iq", { type: "result" }); // the generic listing's disco#items try: no such node here
+      const node = String(command.attrs.node);
+      const withForm = command.getChild("x", "jabber:x:data") !== undefined;
+      stages.push(`${String(command.attrs.action)}${withForm ? "+form" : ""}`);
+      if (command.attrs.action === "execute" && !withForm) {
+        return xml("iq", { type: "result" }, xml("command", { xmlns: NS_COMMANDS, status: "executing", node, sessionid: "s1" }, xml("x", { xmlns: "jabber:x:data", type: "form" })));
+      }
+      const fields = node.endsWith("#user-stats") ? [xml("field", { var: "onlineresources" }, xml("value", {}, "r")), xml("field", { var: "ipaddresses" }, xml("value", {}, "192.0.2.1"))] : [xml("field", { var: "onlineuserjids" }, xml("value", {}, "alice@example.com"))];
+      return xml("iq", { type: "result" }, xml("command", { xmlns: NS_COMMANDS, status: "completed", node }, xml("x", { xmlns: "jabber:x:data", type: "result" }, ...fields)));
+    };
+    return { request, stages };
+  }
+
+  it("Prosody and ejabberd: user-stats is one request with the form", async () => {
+    for (const dialect of [dialects.prosody, dialects.ejabberd]) {
+      const { request, stages } = recordingServer();
+      expect(await new ServerAdmin(request, "example.com", dialect).isGone({ bare: "alice@example.com", resource: "r" })).to.equal(false);
+      expect(stages, dialect.kind).to.deep.equal(["execute+form"]);
+    }
+  });
+
+  it("generic: the listing and user-stats each take both stages (execute, then the form)", async () => {
+    const { request, stages } = recordingServer();
+    const sessions = await new ServerAdmin(request, "example.com", dialects.generic).listSessions();
+    expect(sessions.map((s) => s.jid)).to.deep.equal(["alice@example.com/r"]);
+    expect(stages).to.deep.equal(["execute", "complete+form", "execute", "complete+form"]);
+  });
+});

@@ -36,14 +36,16 @@ describe("AutoRate (--rate auto)", () => {
     expect(events.at(-1)?.reason).to.equal("at --max-rate 50/s");
   });
 
-  it("with its defaults, reaches 400/s within 1.5 s while the targets keep up", () => {
+  it("with its defaults, starts at 100/s and grows by half per interval while the targets keep up (225/s within 1 s)", () => {
     const { auto } = controller();
-    for (const at of [500, 1000, 1500]) {
+    const rates = [auto.rate];
+    for (const at of [500, 1000, 1500, 2000]) {
       auto.sent(Math.ceil(auto.rate / 2));
       auto.probed("b", { ok: true, ms: 3 });
       auto.update(at);
+      rates.push(auto.rate);
     }
-    expect(auto.rate).to.be.at.least(400);
+    expect(rates).to.deep.equal([100, 150, 225, 337.5, 506.25]);
   });
 
   it("decides at most once per interval", () => {
@@ -162,7 +164,7 @@ describe("AutoRate (--rate auto)", () => {
   });
 
   it("after a cut, cuts again only while the target's queue does not shrink", () => {
-    const { auto } = controller({ startRate: 400, probeSlackMs: 200, coolDownMs: 1000, intervalMs: 500 });
+    const { auto } = controller({ startRate: 400, startFactor: 2, probeSlackMs: 200, coolDownMs: 1000, intervalMs: 500 });
     const probe = (sentAt: number, ms: number) => {
       auto.probing("b", sentAt);
       auto.probed("b", { ok: true, ms });
@@ -392,9 +394,9 @@ describe("AutoRate (--rate auto)", () => {
       expect(storm({ maxRate: 120 }).peakRate).to.be.at.most(120);
     });
 
-    it("the former settings (1 s decisions, +10 % steps, 3 s cool-down, every answer judged alone) miss the time target", () => {
+    it("the former settings (from 50/s doubling, 1 s decisions, +10 % steps, 3 s cool-down, every answer judged alone) miss the time target", () => {
       const best = bestFixed();
-      const former = storm({ maxRate: 1000, intervalMs: 1000, stepFraction: 0.1, coolDownMs: 3000, probeSamples: 1 });
+      const former = storm({ maxRate: 1000, startRate: 50, startFactor: 2, intervalMs: 1000, stepFraction: 0.1, coolDownMs: 3000, probeSamples: 1 });
       expect(former.totalMs / best.totalMs).to.be.above(1.3);
     });
   });

@@ -1,7 +1,8 @@
 // Waits until the lab nodes are idle before a timed run. After thousands of logins (or a storm's
-// reconnects and their teardown) a node keeps working for seconds: a run that starts then measures the
-// leftover work, not the sender. On two shared cores that decided rounds by 6× (raw component 6,095 vs
-// 38,193 packets/s at ejabberd 5,000 in one run), so cxfr and the raw component both wait here first.
+// reconnects and their teardown) a node keeps working for seconds, and on two shared cores a run that
+// starts then is slowed by that leftover work, whichever sender it measures; so cxfr, the raw component
+// and the link limit all wait here first. (The raw component's rate at ejabberd still varies 3–5×
+// between idle turns: README, Performance, session 8.)
 import { readFileSync } from "node:fs";
 
 const TICKS_PER_SECOND = 100; // USER_HZ: the unit of utime/stime in /proc/<pid>/stat on Linux

@@ -42,7 +42,7 @@ describe("job schema: one home for a job's defaults", () => {
 
   it("--rate auto starts at the controller's starting rate, capped by --max-rate; --max-rate needs auto", () => {
     expect(readTiming({ rate: "auto" }, {}, "flag")).to.deep.include({ autoRate: { maxRate: 1000 } });
-    expect(readTiming({ rate: "auto" }, {}, "flag").pacing.rate).to.equal(50);
+    expect(readTiming({ rate: "auto" }, {}, "flag").pacing.rate).to.equal(100);
     expect(readTiming({ rate: "auto", maxRate: "5" }, {}, "flag")).to.deep.include({ autoRate: { maxRate: 5 }, pacing: { rate: 5, burst: 10, jitter: 0.2, maxInFlight: 1000 } });
     expect(readTiming({}, { rate: "auto", max_rate: 300 }, "flag").autoRate).to.deep.equal({ maxRate: 300 });
     // a request's fixed rate wins over the file's auto

@@ -3,22 +3,7 @@
 // starts then is slowed by that leftover work, whichever sender it measures; so cxfr, the raw component
 // and the link limit all wait here first. (The raw component's rate at ejabberd still varies 3–5×
 // between idle turns: README, Performance, session 8.)
-import { readFileSync } from "node:fs";
-
-const TICKS_PER_SECOND = 100; // USER_HZ: the unit of utime/stime in /proc/<pid>/stat on Linux
-
-/** CPU seconds used so far by pid (its threads included), or undefined once it is gone. */
-function cpuSeconds(pid: number): number | undefined {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, "utf8");
-  } catch {
-    return undefined;
-  }
-  // fields after "pid (comm) ": state is field 3, utime 14 and stime 15 (1-based); comm may hold spaces
-  const rest = text.slice(text.lastIndexOf(")") + 2).split(" ");
-  return (Number(rest[11]) + Number(rest[12])) / TICKS_PER_SECOND;
-}
+import { cpuSeconds } from "../../spec/support/lab/processes.ts";
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

@@ -13,6 +13,8 @@ interface ProcStat {
   state: string;
   start: string;
   comm: string;
+  /** utime + stime (fields 14 and 15): CPU time so far in clock ticks (USER_HZ), its threads included */
+  cpuTicks: number;
 }
 
 function readStat(pid: number): ProcStat | undefined {
@@ -26,7 +28,15 @@ function readStat(pid: number): ProcStat | undefined {
   const close = text.lastIndexOf(")");
   const comm = text.slice(text.indexOf("(") + 1, close);
   const rest = text.slice(close + 2).split(" ");
-  return { state: rest[0] ?? "", ppid: Number(rest[1]), start: rest[19] ?? "", comm };
+  return { state: rest[0] ?? "", ppid: Number(rest[1]), start: rest[19] ?? "", comm, cpuTicks: Number(rest[11]) + Number(rest[12]) };
+}
+
+const TICKS_PER_SECOND = 100; // USER_HZ: the unit of utime/stime in /proc/<pid>/stat on Linux
+
+/** CPU seconds used so far by pid (its threads included), or undefined once it is gone. */
+export function cpuSeconds(pid: number): number | undefined {
+  const st = readStat(pid);
+  return st ? st.cpuTicks / TICKS_PER_SECOND : undefined;
 }
 
 export function procRef(pid: number): ProcRef {

@@ -23,7 +23,12 @@ export interface Endpoint {
 }
 
 export type Mechanism = "PLAIN" | "SCRAM-SHA-1";
-export type Behaviour = "move" | "plain";
+/**
+ * move: answers the packet, closes and logs in to the target. plain: ignores it and logs in to the target after a
+ * kick. refuse: answers it with service-unavailable and stays, as a client without XEP-0051 does (RFC 6120 §8.4);
+ * every packet's arrival is kept, so one load serves several turns of packets without logging in again.
+ */
+export type Behaviour = "move" | "plain" | "refuse";
 
 export interface SessionTimes {
   /** first login started / bound (on the source node) */
@@ -31,6 +36,8 @@ export interface SessionTimes {
   online?: number;
   /** transfer packet received (move) */
   packetAt?: number;
+  /** every transfer packet received, in order (refuse) */
+  packets?: number[];
   /** connection to the source node closed, by us (move) or by the server (plain) */
   leftAt?: number;
   /** the login that finally succeeded on the target: started / bound */
@@ -221,6 +228,7 @@ export class RawSession {
   private onSourceStanza(conn: Connection, el: Element): void {
     if (!el.is("iq") || el.attrs.type !== "set") return;
     const query = el.getChild("query", NS_CXFR);
+    if (query && this.o.behaviour === "refuse") return this.refuse(conn, el);
     if (!query || this.o.behaviour !== "move" || this.state !== "source") return;
     // When the packet reached this client, not when this process got round to it: the sockets that are readable
     // together are read one after another in one turn, so the move itself (answer, close, connect to the target)
@@ -228,6 +236,13 @@ export class RawSession {
     this.times.packetAt = conn.dataAt;
     this.state = "away";
     setImmediate(() => this.move(conn, el, query));
+  }
+
+  private refuse(conn: Connection, el: Element): void {
+    (this.times.packets ??= []).push(conn.dataAt);
+    const error = xml("error", { type: "cancel" }, xml("service-unavailable", { xmlns: "urn:ietf:params:xml:ns:xmpp-stanzas" }));
+    const reply = xml("iq", { type: "error", id: String(el.attrs.id), ...(el.attrs.from ? { to: String(el.attrs.from) } : {}) }, error);
+    setImmediate(() => conn.socket.write(reply.toString()));
   }
 
   private move(conn: Connection, el: Element, query: Element): void {

@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { startServer, stopAllLabProcesses, type LabServer, type ServerKind } from "../../spec/support/lab/index.ts";
 import { rawTransferPackets } from "./link-limit.ts";
-import { arrivalRates, percentile, round, startLoad, type Load } from "./load.ts";
+import { arrivalRates, clearPackets, firstPackets, percentile, round, startLoad, type Load } from "./load.ts";
 import { untilQuiet } from "./quiet.ts";
 import { cxfrEnv, measured } from "./measure.ts";
 
@@ -45,7 +45,7 @@ if (args["raw-domain"]) variants.push({ name: "raw from domain", flags: [] });
 
 async function turn(a: LabServer, b: LabServer, load: Load, v: Variant): Promise<{ central?: number; emptyMs: number }> {
   const started = performance.now();
-  for (const s of load.sessions) s.times.packets = [];
+  clearPackets(load);
   if ((v.name === "raw component" && args.raw) || (v.name === "raw from domain" && args["raw-domain"])) {
     await rawTransferPackets(a, b, load.sessions.map((s) => s.jid), v.name === "raw from domain" ? "domain" : "component");
   } else {
@@ -62,9 +62,7 @@ async function turn(a: LabServer, b: LabServer, load: Load, v: Variant): Promise
 
 /** A refusing turn: waits (up to 30 s) for every client's packet; "empty" is the time from the first packet to the last. */
 async function refusedTurn(load: Load): Promise<{ central?: number; emptyMs: number }> {
-  const firsts = () => load.sessions.flatMap((s) => (s.times.packets?.length ? [s.times.packets[0] as number] : []));
-  for (let waited = 0; firsts().length < load.sessions.length && waited < 30_000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
-  const packets = firsts();
+  const packets = await firstPackets(load, 30_000);
   if (packets.length < load.sessions.length) process.stderr.write(`${load.sessions.length - packets.length} clients got no packet\n`);
   return { central: arrivalRates(packets).central, emptyMs: round(Math.max(...packets) - Math.min(...packets)) };
 }
@@ -73,7 +71,7 @@ async function main(): Promise<void> {
   const [a, b] = await Promise.all([startServer({ kind, name: "ab-a", users }), startServer({ kind, name: "ab-b", users })]);
   const results = new Map<string, Array<{ central?: number; emptyMs: number }>>(variants.map((v) => [v.name, []]));
   try {
-    const staying = refusing ? await startLoad({ source: endpoint(a), target: endpoint(b), behaviour: "refuse", users, returning: false }) : undefined;
+    const staying = refusing ? await startLoad({ source: endpoint(a), target: endpoint(b), behaviour: "refuse", users }) : undefined;
     for (let r = 0; r < rounds; r++) {
       const order = variants.map((_, i) => variants[(i + r) % variants.length] as Variant);
       for (const v of order) {

@@ -3,7 +3,8 @@
 // unlimited, kick-all, stop_kindly and --rate auto). Every ratio in the table is between two figures
 // measured in the same run on the same lab nodes. Results: bench/results/<time>-<quick|full>.json.
 //   options: --full, --n N[,N…] (instead of the default sizes), --servers prosody,ejabberd, --no-storm, --out FILE,
-//   --rounds K (dispatch: K turns of cxfr and the raw component, default 3; with --storm-only: storm rounds)
+//   --rounds K (dispatch: K turns of cxfr and the raw component, default 3; with --storm-only: storm rounds); with
+//   --full or --n, dispatch also runs K turns to clients that refuse the packet and stay (no reconnect storm)
 //   --storm-only: only the reconnect storm on Prosody (N = 500 unless --n; fixed rates from --rates, default
 //   100,200,300,400; no kick-all), e.g. to tune --rate auto; its rows also carry the auto run's rate decisions
 //   (`rate_events`). --rounds K repeats it K times, every other round in reverse order, and logs the median
@@ -19,7 +20,7 @@ import { parseArgs } from "node:util";
 import { startServer, stopAllLabProcesses, type LabServer, type ServerKind } from "../../spec/support/lab/index.ts";
 import { ejabberdctlLoop, prosodyctlLoop, stopKindly, type LoopResult } from "./baselines.ts";
 import { measureLinkLimit, rawTransferPackets, type LinkLimit } from "./link-limit.ts";
-import { arrivalRates, percentile, round, startLoad, stormStats, type Load, type StormStats } from "./load.ts";
+import { arrivalRates, clearPackets, firstPackets, percentile, round, startLoad, stormStats, type Load, type StormStats } from "./load.ts";
 import { cxfrEnv, measured, type Measured } from "./measure.ts";
 import { untilQuiet } from "./quiet.ts";
 import type { Behaviour, Endpoint } from "./raw-client.ts";
@@ -40,6 +41,8 @@ const stormOnly = Boolean(args["storm-only"]);
 const rounds = Number(args.rounds ?? 1);
 /** Rounds of cxfr against the raw component in the dispatch scenario (--rounds, else 3). */
 const dispatchRounds = Number(args.rounds ?? 3);
+/** Rounds of dispatch to clients that refuse and stay: not in the quick run, which stays within 3 minutes. */
+const refusingRounds = full || args.n ? dispatchRounds : 0;
 if (!(Number.isInteger(rounds) && rounds > 0)) throw new Error(`--rounds: a whole number > 0 (got ${String(args.rounds)})`);
 const stormRates = args.rates ? args.rates.split(",").map(Number) : undefined;
 if (stormRates?.some((r) => !(r > 0))) throw new Error(`--rates: numbers > 0 (got ${String(args.rates)})`);
@@ -274,6 +277,8 @@ async function dispatch(kind: ServerKind, n: number, baselineSample: number): Pr
     };
     log(`link ${limit}/s; medians of ${pairs.length} rounds: cxfr ${unlimited.packetsPerSecond ?? "?"} packets/s, raw ${raw.packetsPerSecond ?? "?"}/s, ratio ${median(ratios) ?? "?"}`);
 
+    const refusing = refusingRounds > 0 ? await refusingDispatch(a, b, n) : undefined;
+
     load = await loadOn(a, b, n, "plain");
     await quiet(a, b);
     const kick = await drain(a, b, load, ["--rate", "unlimited", "--method", "kick"]);
@@ -301,6 +306,7 @@ async function dispatch(kind: ServerKind, n: number, baselineSample: number): Pr
         rounds: pairs.map((p, i) => ({ cxfr_packets_per_second: p.cxfr.packetsPerSecond, cxfr_all_packets_per_second: p.cxfr.packetsPerSecondAll, cxfr_empty_after_ms: p.cxfr.emptyAfterMs, raw_packets_per_second: p.raw.packetsPerSecond, raw_all_packets_per_second: p.raw.packetsPerSecondAll, ratio: ratios[i] !== undefined ? round(ratios[i] as number, 3) : null })),
       },
       raw_component_dispatch: raw,
+      ...(refusing ? { dispatch_refusing_clients: refusing } : {}),
       drain_kick: { ...kick, sessions_per_second: kickPerSecond },
       baseline_loop: { tool: kind === "prosody" ? "prosodyctl shell c2s:close" : "ejabberdctl kick_session", ...roundAll(baseline) },
       kick_speedup_vs_loop: round(kickPerSecond / baseline.perSecond, 1),
@@ -308,6 +314,45 @@ async function dispatch(kind: ServerKind, n: number, baselineSample: number): Pr
   } finally {
     await Promise.all([a.stop(), b.stop()]);
   }
+}
+
+/**
+ * Dispatch without a reconnect storm: N clients that answer the packet with service-unavailable and stay (as
+ * clients without XEP-0051 do) get the packets of `cxfr drain --rate unlimited --method cxfr --fallback none` and of
+ * the bare raw component in turns, alternating which goes first, over one login. With moving clients, every turn
+ * also logs N clients in to the other node on the same two cores, and the packets/s at the clients measure that
+ * contention as much as the sender.
+ */
+async function refusingDispatch(a: LabServer, b: LabServer, n: number): Promise<Rec> {
+  const load = await loadOn(a, b, n, "refuse");
+  const rounds: Array<{ cxfr?: number; raw?: number; cxfr_first_to_last_ms: number; raw_first_to_last_ms: number }> = [];
+  try {
+    for (let turn = 0; turn < refusingRounds; turn++) {
+      const round_: Partial<(typeof rounds)[number]> = {};
+      for (const who of turn % 2 === 0 ? (["cxfr", "raw"] as const) : (["raw", "cxfr"] as const)) {
+        clearPackets(load);
+        await quiet(a, b);
+        if (who === "cxfr") {
+          const r = await cxfr(a, ["drain", "--to", b.c2sAddress, "--json", "--grace", "10s", "--rate", "unlimited", "--method", "cxfr", "--fallback", "none"]);
+          if (r.code !== 0 && r.code !== 1) throw new Error(`cxfr drain (refusing clients) exited ${r.code}: ${r.stderr}`);
+        } else await rawTransferPackets(a, b, load.sessions.map((s) => s.jid));
+        const packets = await firstPackets(load, 30_000);
+        if (packets.length < load.sessions.length) log(`warning: ${load.sessions.length - packets.length} refusing clients got no packet from ${who}`);
+        round_[who] = arrivalRates(packets).central;
+        round_[`${who}_first_to_last_ms`] = round(Math.max(...packets) - Math.min(...packets));
+      }
+      rounds.push(round_ as (typeof rounds)[number]);
+      log(`refusing clients, round ${turn + 1}: packets/s at the clients: cxfr ${round_.cxfr ?? "?"}, raw component ${round_.raw ?? "?"}`);
+    }
+  } finally {
+    await finish(load);
+  }
+  const median = (values: Array<number | undefined>) => {
+    const known = values.filter((v): v is number => v !== undefined);
+    return known.length > 0 ? round(percentile(known, 0.5), 3) : undefined;
+  };
+  const ratios = rounds.map((r) => (r.cxfr && r.raw ? round(r.cxfr / r.raw, 3) : undefined));
+  return { packetsPerSecond: median(rounds.map((r) => r.cxfr)), raw_packets_per_second: median(rounds.map((r) => r.raw)), ratio_to_raw_component: median(ratios) ?? null, rounds: rounds.map((r, i) => ({ ...r, ratio: ratios[i] ?? null })) };
 }
 
 /**
@@ -410,6 +455,10 @@ function summaryRows(results: { startup: { wallMs: number; peakRssMb: number }; 
     const tag = `${d.kind} N=${d.n}`;
     rows.push([`${tag}: cxfr sessions, median of 3`, `${(d.sessions.wallMs / 1000).toFixed(2)} s (runs ${((d.sessions.runsMs ?? []) as number[]).map((ms) => (ms / 1000).toFixed(2)).join(", ")}; ${d.sessions.listed} listed)`, "", "", d.n <= 1000 ? "≤ 0.3 s" : "≤ 2 s at 10,000"]);
     rows.push([`${tag}: drain --rate unlimited, packets at the clients (central 90%, median of ${d.drain_unlimited.rounds?.length ?? 1} rounds)`, `${d.drain_unlimited.packetsPerSecond ?? "?"}/s`, `raw component, same clients: ${d.raw_component_dispatch.packetsPerSecond ?? "?"}/s`, String(d.drain_unlimited.ratio_to_raw_component ?? "?"), "≥ 0.8 (goal 0.9)"]);
+    if (d.dispatch_refusing_clients) {
+      const r = d.dispatch_refusing_clients;
+      rows.push([`${tag}: … clients that refuse and stay (no reconnect storm; median of ${r.rounds.length} rounds)`, `${r.packetsPerSecond ?? "?"}/s`, `raw component, same clients: ${r.raw_packets_per_second ?? "?"}/s`, String(r.ratio_to_raw_component ?? "?"), "≥ 0.8 (goal 0.9)"]);
+    }
     rows.push([`${tag}: … listing → last packet the server took`, `${d.drain_unlimited.cxfrSentPerSecond ?? "?"}/s`, `IQs to absent resources: ${d.link_limit.per_second}/s; raw to live clients: ${d.raw_component_dispatch.answeredPerSecond ?? "?"}/s answered`, String(d.drain_unlimited.dispatch_ratio_to_link ?? "?"), ""]);
     rows.push([`${tag}: node empty after`, `${(d.drain_unlimited.emptyAfterMs / 1000).toFixed(2)} s`, "", "", "≤ 1.5 s at 1,000"]);
     rows.push([`${tag}: cxfr peak RSS, CPU`, `${d.drain_unlimited.peakRssMb} MB, ${d.drain_unlimited.cpuSPer1000} CPU s/1,000`, "", "", "≤ 150 MB at 10,000"]);

@@ -65,7 +65,7 @@ export async function startLoad(o: LoadOptions): Promise<Load> {
   const loginMs = performance.now() - started;
   if (failed.size === sessions.length) throw new Error(`no session could log in: ${firstLoginError}`);
   const online = sessions.filter((s) => !failed.has(s));
-  if (o.returning ?? true) {
+  if (o.returning ?? o.behaviour !== "refuse") {
     let nextSalt = 0;
     const learner = async (): Promise<void> => {
       // a client that cannot learn it now simply derives the key at its move, as a first-time client would
@@ -119,6 +119,18 @@ export function arrivalRates(times: number[]): { all?: number; central?: number 
   const all = rate(0, sorted.length - 1);
   const central = rate(Math.floor(0.05 * (sorted.length - 1)), Math.ceil(0.95 * (sorted.length - 1)));
   return { ...(all !== undefined ? { all: round(all) } : {}), ...(central !== undefined ? { central: round(central) } : {}) };
+}
+
+/** Refusing clients (raw-client.ts): forgets the packets they got, before a turn of packets. */
+export function clearPackets(load: Load): void {
+  for (const s of load.sessions) s.times.packets = [];
+}
+
+/** Refusing clients: waits up to timeoutMs for every client's packet since clearPackets; each one's first arrival. */
+export async function firstPackets(load: Load, timeoutMs: number): Promise<number[]> {
+  const firsts = () => load.sessions.flatMap((s) => (s.times.packets?.length ? [s.times.packets[0] as number] : []));
+  for (let waited = 0; firsts().length < load.sessions.length && waited < timeoutMs; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
+  return firsts();
 }
 
 /** Most events in any one-second bucket. */

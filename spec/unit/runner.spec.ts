@@ -5,7 +5,7 @@ import { CommandError, FromDomainRefusedError, ProtocolError, StanzaError } from
 import type { JobEvent } from "../../lib/jobs/events.ts";
 import type { JobJournal, SessionSnapshot, SessionState } from "../../lib/jobs/journal-port.ts";
 import { startAutoPacing } from "../../lib/jobs/auto-pacing.ts";
-import { TransferJob, type TransferJobOptions } from "../../lib/jobs/runner.ts";
+import { MAX_BATCH, TransferJob, type TransferJobOptions } from "../../lib/jobs/runner.ts";
 import type { LoginProbeResult } from "../../lib/link/login-probe.ts";
 import { parseTargets } from "../../lib/jobs/targets.ts";
 import type { Attempt, Method } from "../../lib/methods/method.ts";
@@ -396,7 +396,7 @@ describe("TransferJob state machine (fake node, fake time)", () => {
 
   it("a batch waits until the server has taken the one before it (whenTaken)", async () => {
     const clock = new FakeClock();
-    const jids = Array.from({ length: 300 }, (_, i) => `u${i}@localhost/1`);
+    const jids = Array.from({ length: MAX_BATCH + 44 }, (_, i) => `u${i}@localhost/1`);
     const node = fakeNode(clock, Object.fromEntries(jids.map((j) => [j, "moves" as const])));
     let packetsWhenAsked = -1;
     let taken!: () => void;
@@ -409,19 +409,19 @@ describe("TransferJob state machine (fake node, fake time)", () => {
     const { run } = job(clock, node, { link, pacing: { rate: Infinity, burst: 1, jitter: 0, maxInFlight: Infinity } });
     const done = run();
     await clock.sleep(5000);
-    // the first batch (256) left; the rest wait while the server has not taken it
-    expect(packetsWhenAsked).to.equal(256);
-    expect(node.packets).to.have.length(256);
+    // the first batch left; the rest wait while the server has not taken it
+    expect(packetsWhenAsked).to.equal(MAX_BATCH);
+    expect(node.packets).to.have.length(MAX_BATCH);
     taken();
     link.whenTaken = () => Promise.resolve();
-    expect(await done).to.include({ moved: 300 });
-    expect(node.packets).to.have.length(300);
+    expect(await done).to.include({ moved: MAX_BATCH + 44 });
+    expect(node.packets).to.have.length(MAX_BATCH + 44);
   });
 
-  /** 3,000 moving sessions, unlimited, on a server that takes each written batch `takeMs` later; when listings came. */
+  /** Three batches of moving sessions, unlimited, on a server that takes each written batch `takeMs` later; when listings came. */
   async function burstDrain(takeMs: number) {
     const clock = new FakeClock();
-    const jids = Array.from({ length: 3000 }, (_, i) => `u${i}@localhost/1`);
+    const jids = Array.from({ length: 3 * MAX_BATCH - 72 }, (_, i) => `u${i}@localhost/1`);
     const node = fakeNode(clock, Object.fromEntries(jids.map((j) => [j, "moves" as const])));
     const link = Object.assign(node.link, { whenTaken: () => clock.sleep(takeMs) });
     const listedAt: number[] = [];
@@ -432,17 +432,18 @@ describe("TransferJob state machine (fake node, fake time)", () => {
   }
 
   it("a listing waits while the dispatcher sends back to back, and comes once the burst is over", async () => {
-    // 12 batches taken 100 ms apart: a burst of ≈1.1 s
-    const { summary, listedAt, lastPacketAt } = await burstDrain(100);
-    expect(summary).to.include({ moved: 3000 });
+    // three batches taken 530 ms apart (off the observer's 100 ms steps): a burst of ≈1.06 s
+    const { summary, listedAt, lastPacketAt } = await burstDrain(530);
+    expect(summary).to.include({ moved: 3 * MAX_BATCH - 72 });
     expect(lastPacketAt).to.be.at.least(1000);
     expect(listedAt.filter((t) => t > 0 && t <= lastPacketAt)).to.deep.equal([]);
     expect(listedAt.filter((t) => t > lastPacketAt && t <= lastPacketAt + 300).length).to.be.at.least(1);
   });
 
   it("a listing waits for a send burst at most 5 s", async () => {
-    const { summary, listedAt } = await burstDrain(700);
-    expect(summary).to.include({ moved: 3000 });
+    // a burst of ≈6 s
+    const { summary, listedAt } = await burstDrain(3000);
+    expect(summary).to.include({ moved: 3 * MAX_BATCH - 72 });
     const duringBurst = listedAt.filter((t) => t > 0 && t < 7000);
     expect(duringBurst.length).to.be.at.least(1);
     expect(duringBurst[0]).to.be.within(5000, 5500);

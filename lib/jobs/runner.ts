@@ -948,10 +948,11 @@ const roundRate = (rate: number): number => Math.round(rate * 10) / 10;
 const BURST_DEFER_MS = 5000;
 
 /**
- * Most sessions one dispatch batch takes: bounds the work done in one turn of the event loop (≈50 ms at 1,024). Between
- * batches the replies that came meanwhile are handled, and the server may read the socket empty: with 256, cxfr's
- * packets reached clients that refuse them at 0.69–0.79 of a bare component's rate on ejabberd at 5,000 (1,024:
- * 0.72–1.00; scripts/bench/ab-dispatch.ts --behaviour refuse).
+ * Most sessions one dispatch batch takes: bounds the work done in one turn of the event loop (≈50–80 µs of CPU per
+ * session, scripts/bench/engine-dispatch.ts). Between batches the replies that came meanwhile are handled, and the
+ * server may read the socket empty: to 5,000 refusing clients on ejabberd, batches of 1,024 delivered faster than
+ * 256 and 512 in every round of the README's three-way A/B (session 9, scripts/bench/ab-dispatch.ts --behaviour
+ * refuse), for ≈6 MB more peak RSS at 10,000 sessions.
  */
 export const MAX_BATCH = 1024;
 

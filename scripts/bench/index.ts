@@ -204,6 +204,12 @@ async function drain(a: LabServer, b: LabServer, load: Load, extra: string[], bi
 
 class UsageError extends Error {}
 
+/** The median of the known values (rounds whose rate could not be measured are left out). */
+function median(values: Array<number | undefined>): number | undefined {
+  const known = values.filter((v): v is number => v !== undefined);
+  return known.length > 0 ? round(percentile(known, 0.5), 3) : undefined;
+}
+
 /**
  * A raw component (link-limit.ts) sends the transfer packet to every session of `load` at once and counts the
  * clients' answers: the link's limit for transfer packets to these live clients. Packets/s as the clients saw them.
@@ -257,10 +263,6 @@ async function dispatch(kind: ServerKind, n: number, baselineSample: number): Pr
     await quiet(a, b);
     const limitAfter = await linkLimit(a, n);
     const limit = round((limitBefore.perSecond + limitAfter.perSecond) / 2);
-    const median = (values: Array<number | undefined>) => {
-      const known = values.filter((v): v is number => v !== undefined);
-      return known.length > 0 ? round(percentile(known, 0.5), 3) : undefined;
-    };
     const ratios = pairs.map((p) => (p.cxfr.packetsPerSecond && p.raw.packetsPerSecond ? p.cxfr.packetsPerSecond / p.raw.packetsPerSecond : undefined));
     // the rates and times are medians of the rounds; RSS, CPU and the storm figures are the first round's
     const unlimited = {
@@ -347,10 +349,6 @@ async function refusingDispatch(a: LabServer, b: LabServer, n: number): Promise<
   } finally {
     await finish(load);
   }
-  const median = (values: Array<number | undefined>) => {
-    const known = values.filter((v): v is number => v !== undefined);
-    return known.length > 0 ? round(percentile(known, 0.5), 3) : undefined;
-  };
   const ratios = rounds.map((r) => (r.cxfr && r.raw ? round(r.cxfr / r.raw, 3) : undefined));
   return { packetsPerSecond: median(rounds.map((r) => r.cxfr)), raw_packets_per_second: median(rounds.map((r) => r.raw)), ratio_to_raw_component: median(ratios) ?? null, rounds: rounds.map((r, i) => ({ ...r, ratio: ratios[i] ?? null })) };
 }

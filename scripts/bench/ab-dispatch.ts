@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { startServer, stopAllLabProcesses, type LabServer, type ServerKind } from "../../spec/support/lab/index.ts";
 import { rawTransferPackets } from "./link-limit.ts";
-import { arrivalRates, clearPackets, firstPackets, percentile, round, startLoad, type Load } from "./load.ts";
+import { arrivalRates, clearPackets, percentile, refusedArrivals, round, startLoad, type Load } from "./load.ts";
 import { untilQuiet } from "./quiet.ts";
 import { cxfrEnv, measured } from "./measure.ts";
 
@@ -62,9 +62,9 @@ async function turn(a: LabServer, b: LabServer, load: Load, v: Variant): Promise
 
 /** A refusing turn: waits (up to 30 s) for every client's packet; "empty" is the time from the first packet to the last. */
 async function refusedTurn(load: Load): Promise<{ central?: number; emptyMs: number }> {
-  const packets = await firstPackets(load, 30_000);
-  if (packets.length < load.sessions.length) process.stderr.write(`${load.sessions.length - packets.length} clients got no packet\n`);
-  return { central: arrivalRates(packets).central, emptyMs: round(Math.max(...packets) - Math.min(...packets)) };
+  const { central, firstToLastMs, missing } = await refusedArrivals(load, 30_000);
+  if (missing > 0) process.stderr.write(`${missing} clients got no packet\n`);
+  return { ...(central !== undefined ? { central } : {}), emptyMs: firstToLastMs };
 }
 
 async function main(): Promise<void> {

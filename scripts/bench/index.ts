@@ -20,7 +20,7 @@ import { parseArgs } from "node:util";
 import { startServer, stopAllLabProcesses, type LabServer, type ServerKind } from "../../spec/support/lab/index.ts";
 import { ejabberdctlLoop, prosodyctlLoop, stopKindly, type LoopResult } from "./baselines.ts";
 import { measureLinkLimit, rawTransferPackets, type LinkLimit } from "./link-limit.ts";
-import { arrivalRates, clearPackets, firstPackets, percentile, round, startLoad, stormStats, type Load, type StormStats } from "./load.ts";
+import { arrivalRates, clearPackets, percentile, refusedArrivals, round, startLoad, stormStats, type Load, type StormStats } from "./load.ts";
 import { cxfrEnv, measured, type Measured } from "./measure.ts";
 import { untilQuiet } from "./quiet.ts";
 import type { Behaviour, Endpoint } from "./raw-client.ts";
@@ -338,10 +338,10 @@ async function refusingDispatch(a: LabServer, b: LabServer, n: number): Promise<
           const r = await cxfr(a, ["drain", "--to", b.c2sAddress, "--json", "--grace", "10s", "--rate", "unlimited", "--method", "cxfr", "--fallback", "none"]);
           if (r.code !== 0 && r.code !== 1) throw new Error(`cxfr drain (refusing clients) exited ${r.code}: ${r.stderr}`);
         } else await rawTransferPackets(a, b, load.sessions.map((s) => s.jid));
-        const packets = await firstPackets(load, 30_000);
-        if (packets.length < load.sessions.length) log(`warning: ${load.sessions.length - packets.length} refusing clients got no packet from ${who}`);
-        round_[who] = arrivalRates(packets).central;
-        round_[`${who}_first_to_last_ms`] = round(Math.max(...packets) - Math.min(...packets));
+        const arrived = await refusedArrivals(load, 30_000);
+        if (arrived.missing > 0) log(`warning: ${arrived.missing} refusing clients got no packet from ${who}`);
+        round_[who] = arrived.central;
+        round_[`${who}_first_to_last_ms`] = arrived.firstToLastMs;
       }
       rounds.push(round_ as (typeof rounds)[number]);
       log(`refusing clients, round ${turn + 1}: packets/s at the clients: cxfr ${round_.cxfr ?? "?"}, raw component ${round_.raw ?? "?"}`);

@@ -126,11 +126,15 @@ export function clearPackets(load: Load): void {
   for (const s of load.sessions) s.times.packets = [];
 }
 
-/** Refusing clients: waits up to timeoutMs for every client's packet since clearPackets; each one's first arrival. */
-export async function firstPackets(load: Load, timeoutMs: number): Promise<number[]> {
+/**
+ * Refusing clients: waits up to timeoutMs for every client's packet since clearPackets. The packets/s of their first
+ * arrivals (central 90%), the time from the first to the last, and how many clients got none.
+ */
+export async function refusedArrivals(load: Load, timeoutMs: number): Promise<{ central?: number; firstToLastMs: number; missing: number }> {
   const firsts = () => load.sessions.flatMap((s) => (s.times.packets?.length ? [s.times.packets[0] as number] : []));
   for (let waited = 0; firsts().length < load.sessions.length && waited < timeoutMs; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
-  return firsts();
+  const packets = firsts();
+  return { central: arrivalRates(packets).central, firstToLastMs: round(Math.max(...packets) - Math.min(...packets)), missing: load.sessions.length - packets.length };
 }
 
 /** Most events in any one-second bucket. */

@@ -5,8 +5,9 @@
 //   options: --full, --n N[,N…] (instead of the default sizes), --servers prosody,ejabberd, --no-storm, --out FILE,
 //   --rounds K (dispatch: K turns of cxfr and the raw component, default 3; with --storm-only: storm rounds); with
 //   --full or --n, dispatch also runs K turns to clients that refuse the packet and stay (no reconnect storm)
-//   --storm-only: only the reconnect storm on Prosody (N = 500 unless --n; fixed rates from --rates, default
-//   100,200,300,400; no kick-all), e.g. to tune --rate auto; its rows also carry the auto run's rate decisions
+//   --storm-only: only the reconnect storm, on Prosody unless --servers (N = 500 unless --n; fixed rates from
+//   --rates, default 100,200,300,400; kick-all and stop_kindly on ejabberd only), e.g. to tune --rate auto, or
+//   to measure ejabberd's storm without the dispatch runs; its rows also carry the auto run's rate decisions
 //   (`rate_events`). --rounds K repeats it K times, every other round in reverse order, and logs the median
 //   of auto's time against the best fixed rate's (each ratio within one round). --also-auto DIR adds a row
 //   "cxfr --rate auto (DIR)" run by DIR/bin/cxfr: another checkout's controller, measured in the same round;
@@ -495,13 +496,17 @@ async function main(): Promise<void> {
     for (const n of sizes) results.dispatch.push(await dispatch(kind, n, full ? (kind === "prosody" ? 100 : 20) : 30));
   }
   for (let round = 0; stormOnly && round < rounds; round++) {
-    results.storm.push(await storm("prosody", args.n ? (sizes[0] as number) : 500, stormRates ?? [100, 200, 300, 400], { reversed: round % 2 === 1, kickAll: false }));
+    for (const kind of kinds) {
+      // ejabberd's rows include kick-all and stop_kindly, the operators' all-at-once evacuations
+      results.storm.push(await storm(kind, args.n ? (sizes[0] as number) : 500, stormRates ?? [100, 200, 300, 400], { reversed: round % 2 === 1, kickAll: kind === "ejabberd" }));
+    }
   }
-  if (stormOnly && rounds > 1) {
-    const ratios = results.storm.map((s) => s.auto_vs_best).filter((r): r is number => typeof r === "number");
-    log(`auto against the best fixed rate, per round: ${ratios.join(", ")}; median ${percentile(ratios, 0.5)}`);
-    const also = results.storm.map((s) => s.also_auto_vs_best).filter((r): r is number => typeof r === "number");
-    if (also.length > 0) log(`auto (${String(args["also-auto"])}) against the best fixed rate, per round: ${also.join(", ")}; median ${percentile(also, 0.5)}`);
+  for (const kind of stormOnly && rounds > 1 ? kinds : []) {
+    const ofKind = results.storm.filter((s) => s.kind === kind);
+    const ratios = ofKind.map((s) => s.auto_vs_best).filter((r): r is number => typeof r === "number");
+    log(`${kind}: auto against the best fixed rate, per round: ${ratios.join(", ")}; median ${percentile(ratios, 0.5)}`);
+    const also = ofKind.map((s) => s.also_auto_vs_best).filter((r): r is number => typeof r === "number");
+    if (also.length > 0) log(`${kind}: auto (${String(args["also-auto"])}) against the best fixed rate, per round: ${also.join(", ")}; median ${percentile(also, 0.5)}`);
   }
   if (args["no-storm"] || stormOnly) {
     // dispatch only, or the storm done above

@@ -1,7 +1,6 @@
 import { isIP } from "node:net";
 import type { LiveSession } from "../xmpp/admin.ts";
-import { canonicalJid, parseJid } from "../xmpp/jid.ts";
-import { ownSession } from "./session-confirmer.ts";
+import { canonicalJid, parseJid, resourceProblem } from "../xmpp/jid.ts";
 
 /**
  * Which accounts of Prosody's get-online-users-list (details=1) can be read as they are, and which must be
@@ -62,12 +61,13 @@ export function judgeListing(blocks: DetailBlock[], online: ReadonlySet<string>,
 
   const claims = blocks.map((b, i) => {
     const bare = accountOf[i];
-    return bare ? b.details.map((d) => claimedSession(bare, d)) : [];
+    return bare ? b.details.map((d) => readDetail(bare, d)) : [];
   });
   const suspect = new Set<string>();
   blocks.forEach((block, i) => {
     const bare = accountOf[i];
-    const readable = goodLine[i] && block.details.length === 1 && claims[i]?.[0] !== undefined && unambiguous(block.details[0] as string);
+    const only = block.details.length === 1 ? claims[i]?.[0] : undefined;
+    const readable = goodLine[i] && only?.session !== undefined && only.unambiguous;
     if (bare && !readable) suspect.add(bare);
     // a bad account line may be forged text of the session listed just above it
     const before = accountOf[i - 1];
@@ -80,7 +80,7 @@ export function judgeListing(blocks: DetailBlock[], online: ReadonlySet<string>,
   blocks.forEach((_, i) => {
     const bare = accountOf[i];
     if (!bare) return;
-    const sessions = (claims[i] ?? []).flatMap((c) => c ?? []);
+    const sessions = (claims[i] ?? []).flatMap((c) => c.session ?? []);
     if (!suspect.has(bare)) trusted.push(...sessions);
     else toConfirm.set(bare, [...(toConfirm.get(bare) ?? []), ...sessions]);
   });
@@ -88,33 +88,36 @@ export function judgeListing(blocks: DetailBlock[], online: ReadonlySet<string>,
   return { trusted, toConfirm };
 }
 
-/**
- * One well-formed tail, a real address (or Prosody's "unknown"), and no second reading of where the resource ends:
- * a resource holding ": " could end earlier, with the rest being the user's own show text ("phone" showing
- * "x: dnd" reads like a session "phone: x"), so such a line is not read as it stands.
- */
-function unambiguous(detail: string): boolean {
-  const tail = DETAIL_TAIL.exec(detail);
-  if (!tail || tail.index === 0 || detail.slice(0, tail.index).includes(": ")) return false;
-  const ip = tail[3] as string;
-  if (ip !== "unknown" && isIP(ip) === 0) return false;
-  return (detail.match(TAIL_MARK) ?? []).length === 1;
+/** What one detail line says: the session it claims, if any, and whether it can be read as it stands. */
+interface DetailReading {
+  /** the session (resource, show, priority, address) the line claims; undefined when it names no valid session */
+  session?: LiveSession;
+  /**
+   * One well-formed tail, a real address (or Prosody's "unknown"), and no second reading of where the resource ends:
+   * a resource holding ": " could end earlier, with the rest being the user's own show text ("phone" showing
+   * "x: dnd" reads like a session "phone: x"), so such a line is not read as it stands.
+   */
+  unambiguous: boolean;
 }
 
-/** The session a detail line claims (resource, show, priority, address), or undefined when it names no valid session. */
-function claimedSession(bare: string, detail: string): LiveSession | undefined {
+/** `bare`: the canonical account the line is listed under (already checked to be of our domain). */
+function readDetail(bare: string, detail: string): DetailReading {
   const tail = DETAIL_TAIL.exec(detail);
-  if (!tail || tail.index === 0) return undefined;
+  if (!tail || tail.index === 0) return { unambiguous: false };
   const resource = detail.slice(0, tail.index);
-  const session = ownSession({ jid: `${bare}/${resource}`, bare, resource }, bare.slice(bare.indexOf("@") + 1));
-  if (!session) return undefined;
   const [, show = "", priority = "-", ip = ""] = tail;
-  return {
-    ...session,
-    ...(ip !== "unknown" && isIP(ip) !== 0 && { ip }),
+  const realAddress = ip !== "unknown" && isIP(ip) !== 0;
+  const unambiguous = !resource.includes(": ") && (realAddress || ip === "unknown") && (detail.match(TAIL_MARK) ?? []).length === 1;
+  if (resourceProblem(resource) !== undefined) return { unambiguous };
+  const session: LiveSession = {
+    jid: `${bare}/${resource}`,
+    bare,
+    resource,
+    ...(realAddress && { ip }),
     show,
     ...(priority !== "-" && { priority: Number(priority) }),
   };
+  return { session, unambiguous };
 }
 
 /** The canonical bare JID an account line names when it is an account of `domain`, else undefined. */

@@ -86,16 +86,20 @@ export function parseJid(input: string, field: string): Jid {
   if (domain.includes("@")) fail("has more than one \"@\" before the resource");
   const badDomain = domainProblem(domain);
   if (badDomain) fail(badDomain);
-  if (resource !== undefined) {
-    if (resource === "") fail("has an empty resource (nothing after \"/\")");
-    if (partTooLong(resource)) fail(`has a resource longer than ${MAX_PART_BYTES} bytes`);
-    const bad = RESOURCE_FORBIDDEN.exec(resource);
-    if (bad) fail(`has the control character ${visible(bad[0])} in the resource`);
-  }
+  const badResource = resource === undefined ? undefined : resourceProblem(resource);
+  if (badResource) fail(badResource);
 
   const jid: Jid = local === undefined ? { domain } : { local, domain };
   if (resource !== undefined) jid.resource = resource;
   return jid;
+}
+
+/** Why `resource` is not a valid resourcepart, or undefined when it is one. */
+export function resourceProblem(resource: string): string | undefined {
+  if (resource === "") return "has an empty resource (nothing after \"/\")";
+  if (partTooLong(resource)) return `has a resource longer than ${MAX_PART_BYTES} bytes`;
+  const bad = RESOURCE_FORBIDDEN.exec(resource);
+  return bad ? `has the control character ${visible(bad[0])} in the resource` : undefined;
 }
 
 /** A JID naming one session: user@domain/resource. */

@@ -1,11 +1,11 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
 import { startServer, type LabServer, type ServerKind } from "../support/lab/index.ts";
 import { runCli, type CliResult } from "../support/cli.ts";
+import { specTempDir } from "../support/temp-dir.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "cxfr-check-channels-"));
+const dir = specTempDir("cxfr-check-channels");
 
 /** A one-node config file with the server host's channel for this kind (DESIGN.md §3 keys). */
 function config(server: LabServer, channel: string): string {

@@ -2,9 +2,7 @@
 // ejabberdctl (client addresses) and socket destroy (this process runs as root): real slixmpp clients with XEP-0198
 // lose their connection to ej2, reconnect to ej1 (as a load balancer that stopped sending users to ej2 would make
 // them: the roaming client's --then) and resume their session there. One cluster for the file.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rmSync } from "node:fs";
 import { expect } from "chai";
 import { xml } from "@xmpp/client";
 import type { Element } from "@xmpp/xml";
@@ -13,6 +11,7 @@ import { clusterConfig } from "../support/cluster-config.ts";
 import { startEjabberdCluster, type LabCluster } from "../support/lab/ejabberd-cluster.ts";
 import { loginClient, type LabClient } from "../support/lab/index.ts";
 import { startRoaming, type RoamingClient } from "../support/slixmpp/roaming.ts";
+import { specTempDir } from "../support/temp-dir.ts";
 
 const movers = ["ida", "ike", "ivy"].map((user) => ({ user, password: `pw-${user}` }));
 const contact = { user: "bob", password: "pw-bob" };
@@ -32,7 +31,7 @@ describe("cxfr drain --method reset,kick on a real ejabberd cluster: slixmpp cli
   before(async function () {
     this.timeout(90_000);
     cluster = await startEjabberdCluster({ name: "reset", users: [...movers, contact] });
-    dir = mkdtempSync(join(tmpdir(), "cxfr-cluster-reset-"));
+    dir = specTempDir("cxfr-cluster-reset");
     config = clusterConfig(dir, cluster, { memberCtl: true });
     bob = await loginClient({ domain: cluster.domain, c2sAddress: member(0).c2sAddress }, { ...contact, resource: "watch" });
     bob.xmpp.on("stanza", (st: Element) => {

@@ -2,8 +2,7 @@
 // member from the node map, drain of one member, the refusal without a node map, handler clients that
 // resume (XEP-0198) on the other member, and the redirect/rebalance scenarios. One cluster per file.
 import { expect } from "chai";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Element } from "@xmpp/xml";
 import { runCli } from "../support/cli.ts";
@@ -13,6 +12,7 @@ import { fleetUsers, percentile, startFleet, stopFleet, type FleetMember } from 
 import { startEjabberdCluster, type LabCluster } from "../support/lab/ejabberd-cluster.ts";
 import { loginClient, type LabClient } from "../support/lab/index.ts";
 import { placementScenarios, summaryOf, waitUntil } from "../support/placement-scenarios.ts";
+import { specTempDir } from "../support/temp-dir.ts";
 
 describe("cxfr on a real ejabberd cluster (two members)", function () {
   this.timeout(120_000);
@@ -26,7 +26,7 @@ describe("cxfr on a real ejabberd cluster (two members)", function () {
   before(async function () {
     this.timeout(60_000);
     cluster = await startEjabberdCluster({ name: "spec", httpApi: true, users: [...fleetUsers(40), { user: "watcher", password: "pw-watcher" }] });
-    dir = mkdtempSync(join(tmpdir(), "cxfr-cluster-"));
+    dir = specTempDir("cxfr-cluster");
     env.CXFR_JOURNAL = join(dir, "cxfr.db");
     config = clusterConfig(dir, cluster);
     noMap = clusterConfig(dir, cluster, { nodeMap: false });

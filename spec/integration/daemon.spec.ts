@@ -1,11 +1,11 @@
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
 import { freePort, startServer, type LabServer } from "../support/lab/index.ts";
 import { fleetUsers, startFleet, stopFleet, type FleetMember } from "../support/fleet.ts";
 import { killAtFirstPacket, nodeEnv, runCli, startCli } from "../support/cli.ts";
 import { startDaemon, stopAllDaemons, type DaemonProcess } from "../support/daemon.ts";
+import { specTempDir } from "../support/temp-dir.ts";
 
 const COUNTS = ["targeted", "moved", "kicked", "failed", "skipped", "remaining"] as const;
 
@@ -54,7 +54,7 @@ describe("cxfr serve: the daemon and its HTTP API against real Prosody", functio
   const journalEnv = (name: string, extra: Record<string, string> = {}) => nodeEnv(a, { CXFR_JOURNAL: join(dir, name), ...extra });
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), "cxfr-daemon-spec-"));
+    dir = specTempDir("cxfr-daemon-spec");
     const users = fleetUsers(160);
     [a, b] = await Promise.all([startServer({ kind: "prosody", name: "daemon-a", users }), startServer({ kind: "prosody", name: "daemon-b", users })]);
   });
@@ -407,7 +407,7 @@ describe("cxfr serve against real ejabberd", function () {
   });
 
   it("drains through the API: handler clients move, plain clients are kicked, metrics equal the summary", async () => {
-    const daemon = await startDaemon(nodeEnv(a, { CXFR_JOURNAL: join(mkdtempSync(join(tmpdir(), "cxfr-daemon-ej-")), "cxfr.db") }));
+    const daemon = await startDaemon(nodeEnv(a, { CXFR_JOURNAL: join(specTempDir("cxfr-daemon-ej"), "cxfr.db") }));
     const accepted = await daemon.request("POST", "/v1/jobs", { kind: "drain", to: [b.c2sAddress], grace: "2s", rate: 100 });
     expect(accepted.status, accepted.text).to.equal(202);
     const summary = (await daemon.events(String(accepted.json.id))).at(-1);

@@ -1,12 +1,11 @@
 // redirect and rebalance on the fleet shape: three independent Prosody nodes of one domain, one
 // component link each (scenarios in spec/support/placement-scenarios.ts).
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rmSync } from "node:fs";
 import { fleetConfig } from "../support/cluster-config.ts";
 import { fleetUsers } from "../support/fleet.ts";
 import { startProsodyFleet } from "../support/lab/prosody-fleet.ts";
 import { placementScenarios, type ScenarioNode } from "../support/placement-scenarios.ts";
+import { specTempDir } from "../support/temp-dir.ts";
 
 describe("redirect and rebalance on three Prosody nodes", function () {
   this.timeout(90_000);
@@ -17,7 +16,7 @@ describe("redirect and rebalance on three Prosody nodes", function () {
   before(async () => {
     const users = fleetUsers(40);
     nodes = await startProsodyFleet({ size: 3, users });
-    dir = mkdtempSync(join(tmpdir(), "cxfr-fleet-"));
+    dir = specTempDir("cxfr-fleet");
     config = fleetConfig(dir, nodes);
   });
   after(async () => {

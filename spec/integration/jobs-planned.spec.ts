@@ -1,7 +1,6 @@
 // redirect and rebalance as journaled jobs, one-shot and through the daemon, on three real Prosody nodes:
 // the job row and its sessions, holds on every node, cxfr cancel, the HTTP body kinds and GET /v1/status.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
 import { homeOf } from "../../lib/jobs/home.ts";
@@ -11,6 +10,7 @@ import { startDaemon, stopAllDaemons } from "../support/daemon.ts";
 import { fleetUsers, startFleet, stopFleet, type FleetMember } from "../support/fleet.ts";
 import { startProsodyFleet, type FleetNode } from "../support/lab/prosody-fleet.ts";
 import { summaryOf, waitUntil } from "../support/placement-scenarios.ts";
+import { specTempDir } from "../support/temp-dir.ts";
 
 describe("redirect and rebalance as journaled jobs (three Prosody nodes)", function () {
   this.timeout(90_000);
@@ -25,7 +25,7 @@ describe("redirect and rebalance as journaled jobs (three Prosody nodes)", funct
 
   before(async () => {
     nodes = await startProsodyFleet({ size: 3, users: fleetUsers(6), label: "jobs" });
-    dir = mkdtempSync(join(tmpdir(), "cxfr-planned-jobs-"));
+    dir = specTempDir("cxfr-planned-jobs");
     config = fleetConfig(dir, nodes);
     env = { PATH: process.env.PATH, CXFR_JOURNAL: join(dir, "cxfr.db") };
     fleet = await startFleet({ on: (nodes[0] as FleetNode).server, reconnectTo: [(nodes[0] as FleetNode).server], handlers: 6, plain: 0, trusted: ["cxfr.localhost"] });

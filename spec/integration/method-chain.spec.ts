@@ -1,14 +1,14 @@
 // The method chain end to end through `cxfr drain` on two real Prosody nodes, node A with its admin socket:
 // xmpp.js clients without the cxfr handler refuse the packet, the chain moves on at once to see-other-host, and
 // they follow it to node B. Also the default chain: what `cxfr check` lists is what `drain` uses.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import type { Socket } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
 import { runCli, type CliResult } from "../support/cli.ts";
 import { loginClient, startServer, type LabClient, type LabServer } from "../support/lab/index.ts";
 import { startRoaming, type RoamingClient } from "../support/slixmpp/roaming.ts";
+import { specTempDir } from "../support/temp-dir.ts";
 
 const users = ["cara", "dan", "eve", "fay"].map((user) => ({ user, password: `pw-${user}` }));
 const env = { PATH: process.env.PATH, HOME: process.env.HOME };
@@ -62,7 +62,7 @@ describe("cxfr drain with a method chain on two real Prosody nodes (node A's adm
 
   before(async () => {
     [a, b] = await Promise.all([startServer({ kind: "prosody", name: "chain-a", users }), startServer({ kind: "prosody", name: "chain-b", users })]);
-    dir = mkdtempSync(join(tmpdir(), "cxfr-chain-"));
+    dir = specTempDir("cxfr-chain");
     config = join(dir, "cxfr.yml");
     writeFileSync(config, [
       `domain: ${a.domain}`,
@@ -160,7 +160,7 @@ describe("reset between two independent Prosody nodes with mod_smacks: the sessi
 
   before(async () => {
     [a, b] = await Promise.all([startServer({ kind: "prosody", name: "chain-sm-a", users: movers, smacks: true }), startServer({ kind: "prosody", name: "chain-sm-b", users: movers, smacks: true })]);
-    dir = mkdtempSync(join(tmpdir(), "cxfr-chain-sm-"));
+    dir = specTempDir("cxfr-chain-sm");
     config = twoNodeConfig(dir, a, b);
     // after a lost connection each client goes to B, as a load balancer that stopped sending users to A would send it
     clients = await Promise.all(movers.map((u) => startRoaming(a, `${u.user}@${a.domain}/slix`, u.password, { sm: true, then: b.c2sAddress })));

@@ -1,14 +1,14 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
 import { startServer, type LabServer, type ServerKind } from "../support/lab/index.ts";
 import { startFleet, stopFleet, fleetUsers, type FleetMember } from "../support/fleet.ts";
 import { runCli } from "../support/cli.ts";
+import { specTempDir } from "../support/temp-dir.ts";
 
 /** A YAML config naming both lab nodes, the way an operator describes a cluster (DESIGN.md §3). */
 function clusterConfig(a: LabServer, b: LabServer): string {
-  const dir = mkdtempSync(join(tmpdir(), "cxfr-multi-"));
+  const dir = specTempDir("cxfr-multi");
   const node = (name: string, s: LabServer) => {
     writeFileSync(join(dir, `${name}.secret`), `${s.secret}\n`, { mode: 0o600 });
     return `  - name: ${name}\n    server: ${s.componentAddress}\n    component: ${s.component}\n    secret_file: ${join(dir, `${name}.secret`)}\n    public: ${s.c2sAddress}\n`;

@@ -1,12 +1,12 @@
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect } from "chai";
 import { startServer, type LabServer } from "../support/lab/index.ts";
 import { fleetUsers, startFleet, stopFleet, type FleetMember } from "../support/fleet.ts";
 import { CXFR_BIN, runCli } from "../support/cli.ts";
+import { specTempDir } from "../support/temp-dir.ts";
 
 const SCRIPT = fileURLToPath(new URL("../../ops/cron/weekly-restart.sh", import.meta.url));
 
@@ -20,7 +20,7 @@ describe("ops/cron/weekly-restart.sh as written, against two real Prosody nodes,
   before(async () => {
     const users = fleetUsers(4);
     [a, b] = await Promise.all([startServer({ kind: "prosody", name: "cron-a", users }), startServer({ kind: "prosody", name: "cron-b", users })]);
-    dir = mkdtempSync(join(tmpdir(), "cxfr-cron-"));
+    dir = specTempDir("cxfr-cron");
     fleet = await startFleet({ on: a, reconnectTo: [b], handlers: 4, plain: 0, trusted: [a.component, b.component] });
   });
   after(async () => {

@@ -1,10 +1,10 @@
 import { expect } from "chai";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startServer, type LabServer } from "../support/lab/index.ts";
 import { fleetUsers, startFleet, stopFleet, type FleetMember } from "../support/fleet.ts";
 import { nodeEnv, runCli } from "../support/cli.ts";
+import { specTempDir } from "../support/temp-dir.ts";
 
 describe("cxfr drain --rate auto between two real Prosody nodes", function () {
   this.timeout(120_000);
@@ -41,7 +41,7 @@ describe("cxfr drain --rate auto between two real Prosody nodes", function () {
   it("to a configured node: each user sent on is reported once back on the target (`back`, after_ms after its packet)", async () => {
     await stopFleet(fleet);
     fleet = await startFleet({ on: a, reconnectTo: [b], handlers: 8, plain: 2, trusted: [a.component], firstUser: 21 });
-    const dir = mkdtempSync(join(tmpdir(), "cxfr-rate-auto-"));
+    const dir = specTempDir("cxfr-rate-auto");
     try {
       const config = join(dir, "cxfr.yml");
       const node = (name: string, s: LabServer) => [`  - name: ${name}`, `    server: "${s.componentAddress}"`, `    component: ${s.component}`, `    secret: "${s.secret}"`, `    public: "${s.c2sAddress}"`];

@@ -1,13 +1,13 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
 import { loadConfig } from "../../lib/config.ts";
 import { InputError } from "../../lib/errors.ts";
 import { isAdminAccountSession } from "../../lib/link/admin-account.ts";
 import { dialects } from "../../lib/servers/dialects.ts";
+import { specTempDir } from "../support/temp-dir.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "cxfr-admin-config-"));
+const dir = specTempDir("cxfr-admin-config");
 const baseEnv = { CXFR_SERVER: "10.0.0.11:5347", CXFR_COMPONENT: "cxfr.example.com", CXFR_COMPONENT_SECRET: "s", CXFR_DOMAIN: "example.com" };
 
 function file(name: string, text: string): string {

@@ -1,10 +1,10 @@
 import { expect } from "chai";
 import { execFile } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, mkdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { specTempDir } from "../support/temp-dir.ts";
 
 // bin/cxfr runs dist/ when it is at least as new as every source, and the sources through tsx
 // otherwise. Checked on a copy of the executable in a scratch package whose "main" says which ran.
@@ -13,7 +13,7 @@ const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const run = promisify(execFile);
 
 function scratchPackage(parts: { dist?: boolean; sources?: boolean }): string {
-  const dir = mkdtempSync(join(tmpdir(), "cxfr-bin-"));
+  const dir = specTempDir("cxfr-bin");
   mkdirSync(join(dir, "bin"));
   copyFileSync(join(ROOT, "bin", "cxfr"), join(dir, "bin", "cxfr"));
   symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));

@@ -1,11 +1,11 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
 import { loadConfig } from "../../lib/config.ts";
 import { InputError } from "../../lib/errors.ts";
+import { specTempDir } from "../support/temp-dir.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "cxfr-channel-config-"));
+const dir = specTempDir("cxfr-channel-config");
 
 function load(nodeExtra: string): ReturnType<typeof loadConfig> {
   const path = join(dir, "c.yml");

@@ -1,11 +1,11 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
 import { runCli } from "../support/cli.ts";
+import { specTempDir } from "../support/temp-dir.ts";
 
 const SECRET = "s3cret-<&'\">-value";
-const dir = mkdtempSync(join(tmpdir(), "cxfr-cli-input-"));
+const dir = specTempDir("cxfr-cli-input");
 const validEnv = { PATH: process.env.PATH, CXFR_SERVER: "127.0.0.1:1", CXFR_COMPONENT: "cxfr.localhost", CXFR_COMPONENT_SECRET: SECRET, CXFR_DOMAIN: "localhost" };
 
 function configFile(name: string, text: string): string {

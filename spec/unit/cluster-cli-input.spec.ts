@@ -1,12 +1,12 @@
 // Bad input to the cluster commands: exit 2, one line naming the field, and nothing sent. The config
 // points at a closed port: a command that tried to connect would exit 3 instead.
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
 import { runCli } from "../support/cli.ts";
+import { specTempDir } from "../support/temp-dir.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "cxfr-cluster-cli-"));
+const dir = specTempDir("cxfr-cluster-cli");
 const file = (name: string, text: string) => {
   const path = join(dir, name);
   writeFileSync(path, text);

@@ -1,5 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
 import { loadConfig } from "../../lib/config.ts";
@@ -9,8 +8,9 @@ import { parseConnectedUsersInfo, parseHttpApiConnectedUsers } from "../../lib/c
 import { parseRunningNodes, runningNodes } from "../../lib/cluster/running-nodes.ts";
 import { parseXml } from "../../lib/xmpp/stanza.ts";
 import { CONNECTED_USERS_INFO_LAB, CONNECTED_USERS_INFO_RESEARCH, RUNNING_NODES_RESULT } from "../fixtures/ejabberd-cluster.ts";
+import { specTempDir } from "../support/temp-dir.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "cxfr-cluster-unit-"));
+const dir = specTempDir("cxfr-cluster-unit");
 function config(text: string) {
   const path = join(dir, `c${Math.random().toString(16).slice(2)}.yml`);
   writeFileSync(path, text);

@@ -1,6 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, mkdirSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { expect } from "chai";
@@ -9,8 +8,9 @@ import type { SessionSnapshot } from "../../lib/jobs/journal-port.ts";
 import { processStart } from "../../lib/store/holder.ts";
 import { Journal } from "../../lib/store/journal.ts";
 import { MIGRATIONS, SCHEMA_VERSION } from "../../lib/store/migrations.ts";
+import { specTempDir } from "../support/temp-dir.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "cxfr-journal-"));
+const dir = specTempDir("cxfr-journal");
 let n = 0;
 const freshPath = () => join(dir, `j${++n}.db`);
 const A = [{ name: "a", key: "127.0.0.1:5347" }];

@@ -1,12 +1,11 @@
 import { createServer, type Server, type Socket } from "node:net";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
 import { ConnectError, TimeoutError } from "../../lib/errors.ts";
 import { ProsodyShell } from "../../lib/servers/prosody-shell.ts";
+import { specTempDir } from "../support/temp-dir.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "cxfr-shell-"));
+const dir = specTempDir("cxfr-shell");
 let n = 0;
 
 /** A fake admin socket: opens the stream, then answers each <repl-input> with `reply(text)` (or nothing). */

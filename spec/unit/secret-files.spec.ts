@@ -1,14 +1,14 @@
-import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
 import { loadConfig } from "../../lib/config.ts";
 import { InputError } from "../../lib/errors.ts";
 import { runCli } from "../support/cli.ts";
+import { specTempDir } from "../support/temp-dir.ts";
 
 // issue 6 defect 12
 describe("secret files others can read", () => {
-  const dir = mkdtempSync(join(tmpdir(), "cxfr-secret-files-"));
+  const dir = specTempDir("cxfr-secret-files");
   const secretFile = (name: string, mode: number) => {
     const path = join(dir, name);
     writeFileSync(path, "s3cret\n");

@@ -71,11 +71,12 @@ async function main(): Promise<void> {
   const [a, b] = await Promise.all([startServer({ kind, name: "ab-a", users }), startServer({ kind, name: "ab-b", users })]);
   const results = new Map<string, Array<{ central?: number; emptyMs: number }>>(variants.map((v) => [v.name, []]));
   try {
+    const knownSalts = new Set<string>();
     const staying = refusing ? await startLoad({ source: endpoint(a), target: endpoint(b), behaviour: "refuse", users }) : undefined;
     for (let r = 0; r < rounds; r++) {
       const order = variants.map((_, i) => variants[(i + r) % variants.length] as Variant);
       for (const v of order) {
-        const load = staying ?? (await startLoad({ source: endpoint(a), target: endpoint(b), behaviour: "move", users }));
+        const load = staying ?? (await startLoad({ source: endpoint(a), target: endpoint(b), behaviour: "move", users, knownSalts }));
         const calm = await untilQuiet([a.pid, b.pid]);
         if (!calm.quiet) process.stderr.write(`warning: a node was still busy after ${round(calm.waitedMs)} ms\n`);
         const result = await turn(a, b, load, v);

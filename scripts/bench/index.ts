@@ -95,8 +95,13 @@ async function startup(): Promise<{ wallMs: number; peakRssMb: number }> {
   return { wallMs: round(percentile(runs.map((r) => r.wallMs), 0.5)), peakRssMb: round(percentile(runs.map((r) => r.peakRssMb), 0.5), 1) };
 }
 
+/** Per target node: the users whose salt there the load generator has learned (see LoadOptions.knownSalts). */
+const saltsLearned = new WeakMap<LabServer, Set<string>>();
+
 async function loadOn(a: LabServer, b: LabServer, n: number, behaviour: Behaviour): Promise<Load> {
-  const load = await startLoad({ source: endpoint(a), target: endpoint(b), behaviour, users: users(n) });
+  const knownSalts = saltsLearned.get(b) ?? new Set<string>();
+  saltsLearned.set(b, knownSalts);
+  const load = await startLoad({ source: endpoint(a), target: endpoint(b), behaviour, users: users(n), knownSalts });
   log(`${load.sessions.length} ${behaviour} sessions on ${a.name} in ${round(load.loginMs)} ms`);
   if (load.loginFailures > 0) log(`warning: ${load.loginFailures} of ${n} logins failed (${load.firstLoginError}); measuring with the rest`);
   return load;

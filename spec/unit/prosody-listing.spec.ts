@@ -48,6 +48,15 @@ describe("Prosody listing: which lines are read as they stand", () => {
     expect(judge(["m@example.com", " - phone: x: dnd(0), IP: [192.0.2.7]"], online).confirm).to.deep.equal(online);
   });
 
+  it("never claims a session for a resource that is not a valid resourcepart, and confirms its account", () => {
+    // a bidi control would make the JID read differently from what it is; an over-long resource is no JID at all
+    for (const resource of ["ph\u202Eone", "x".repeat(1024)]) {
+      const verdict = judgeListing(detailBlocks(["m@example.com", line(resource), "a@example.com", line("r")]), new Set(["m@example.com", "a@example.com"]), "example.com");
+      expect(verdict.trusted.map((t) => t.jid)).to.deep.equal(["a@example.com/r"]);
+      expect([...verdict.toConfirm]).to.deep.equal([["m@example.com", []]]);
+    }
+  });
+
   it("reads Prosody's 'unknown' address as no address", () => {
     expect(judge(["a@example.com", " - r: away(0), IP: [unknown]"], ["a@example.com"]).trusted).to.deep.equal([["a@example.com/r", undefined, "away", 0]]);
   });

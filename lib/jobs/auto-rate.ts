@@ -286,11 +286,13 @@ export class AutoRate {
       if (lowest.ms > limit) return { kind: "problem", verdict: this.probeSlow(target, limit, lowest, newest, state.best, judged.length > 1 ? judged[0] : undefined) };
       const holdAt = state.best + (limit - state.best) / 4;
       if (newest.ms > holdAt) busy = true;
-      // in the hold band and still growing: the rate is over what the target absorbs; ease off before the limit
+      // in the hold band and still growing: the rate is over what the target absorbs; ease off before the limit, by
+      // the mildest cut (two answers 250 ms apart in the band say too little to size a deeper one: past the limit the
+      // cut by the queue's growth takes over)
       const previous = judged.at(-2);
       if (previous && lowest.ms > holdAt && newest.ms > previous.ms) {
         const reason = `login probe to ${target} grows: ${fmt(previous.ms)} → ${fmt(newest.ms)} ms (best ${fmt(state.best)} ms)`;
-        return { kind: "problem", verdict: { cause: "probe-latency", reason, factor: this.cutFactor(MILDEST_CUT, previous, newest), probe: { sentAt: newest.sentAt, ms: newest.ms } } };
+        return { kind: "problem", verdict: { cause: "probe-latency", reason, factor: MILDEST_CUT, probe: { sentAt: newest.sentAt, ms: newest.ms } } };
       }
       if (judged.some((sample) => sample.ms > state.best + (limit - state.best) / 8)) idle = false;
     }

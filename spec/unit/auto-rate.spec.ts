@@ -129,6 +129,18 @@ describe("AutoRate (--rate auto)", () => {
     expect(events.filter((e) => e.change === "cut")).to.have.length(1);
   });
 
+  it("eases off by the mildest cut however fast two answers in the hold band grow (a deeper cut waits for the limit)", () => {
+    const { auto } = controller({ startRate: 200, startFactor: 2, probeSlackMs: 200 });
+    healthySecond(auto, SECOND, 5); // limit 205 ms, hold band from 55 ms; 200 → 400
+    // the wait grows by 120 ms in 200 ms (g = 0.6), both answers still under the limit
+    auto.probing("b", 1000);
+    auto.probed("b", { ok: true, ms: 80 });
+    auto.probing("b", 1200);
+    auto.probed("b", { ok: true, ms: 200 });
+    auto.sent(200);
+    expect(auto.update(1500)).to.include({ change: "cut", cause: "probe-latency", reason: "login probe to b grows: 80 → 200 ms (best 5 ms)", rate: 340 });
+  });
+
   it("cuts on a probe unanswered for longer than its limit, before it answers, when the answer before was slow too", () => {
     const { auto } = controller({ startRate: 200, startFactor: 2, probeSlackMs: 200 });
     healthySecond(auto, SECOND, 5); // limit 205 ms; 200 → 400

@@ -506,12 +506,14 @@ async function main(): Promise<void> {
       results.storm.push(await storm(kind, args.n ? (sizes[0] as number) : 500, stormRates ?? [100, 200, 300, 400], { reversed: round % 2 === 1, kickAll: kind === "ejabberd" }));
     }
   }
-  for (const kind of stormOnly && rounds > 1 ? kinds : []) {
-    const ofKind = results.storm.filter((s) => s.kind === kind);
-    const ratios = ofKind.map((s) => s.auto_vs_best).filter((r): r is number => typeof r === "number");
-    log(`${kind}: auto against the best fixed rate, per round: ${ratios.join(", ")}; median ${percentile(ratios, 0.5)}`);
-    const also = ofKind.map((s) => s.also_auto_vs_best).filter((r): r is number => typeof r === "number");
-    if (also.length > 0) log(`${kind}: auto (${String(args["also-auto"])}) against the best fixed rate, per round: ${also.join(", ")}; median ${percentile(also, 0.5)}`);
+  if (stormOnly && rounds > 1) {
+    for (const kind of kinds) {
+      const ofKind = results.storm.filter((s) => s.kind === kind);
+      const ratios = ofKind.map((s) => s.auto_vs_best).filter((r): r is number => typeof r === "number");
+      log(`${kind}: auto against the best fixed rate, per round: ${ratios.join(", ")}; median ${percentile(ratios, 0.5)}`);
+      const also = ofKind.map((s) => s.also_auto_vs_best).filter((r): r is number => typeof r === "number");
+      if (also.length > 0) log(`${kind}: auto (${String(args["also-auto"])}) against the best fixed rate, per round: ${also.join(", ")}; median ${percentile(also, 0.5)}`);
+    }
   }
   if (args["no-storm"] || stormOnly) {
     // dispatch only, or the storm done above

@@ -1,8 +1,63 @@
 import { createServer, connect } from "node:net";
+import { mkdirSync, readFileSync, rmdirSync, unlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { sleep } from "./processes.ts";
 
 // Ports handed out by this process; never handed out twice, so parallel lab servers cannot collide.
 const given = new Set<number>();
+
+// `mocha --parallel` runs spec files in several processes. A port is free from the probe until the server binds it,
+// and another process's probe may get the same one meanwhile: each port handed out is also claimed by a file that
+// names this process, created only if absent. A claim whose process is gone is taken over.
+const CLAIMS = join(tmpdir(), "cxfr-lab-ports");
+const claimed: string[] = [];
+
+function claim(port: number): boolean {
+  mkdirSync(CLAIMS, { recursive: true });
+  const file = join(CLAIMS, String(port));
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(file, String(process.pid), { flag: "wx" });
+      if (claimed.length === 0) process.once("exit", releaseClaims);
+      claimed.push(file);
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST" || holderAlive(file)) return false;
+      try {
+        unlinkSync(file); // a claim left by a process that died: the next "wx" decides who takes it over
+      } catch {
+        // another process removed it first
+      }
+    }
+  }
+  return false;
+}
+
+function holderAlive(file: string): boolean {
+  try {
+    process.kill(Number(readFileSync(file, "utf8")), 0);
+    return true;
+  } catch (err) {
+    // EPERM: alive, someone else's; a file being written (empty, pid NaN) counts as alive too
+    return (err as NodeJS.ErrnoException).code !== "ESRCH";
+  }
+}
+
+function releaseClaims(): void {
+  for (const file of claimed.splice(0)) {
+    try {
+      unlinkSync(file);
+    } catch {
+      // already gone
+    }
+  }
+  try {
+    rmdirSync(CLAIMS); // only once no process holds a claim (ENOTEMPTY otherwise); the next claim makes it again
+  } catch {
+    // others still claim ports
+  }
+}
 
 /** A currently free TCP port on 127.0.0.1 (bind to port 0, read it, close). */
 export async function freePort(): Promise<number> {
@@ -17,7 +72,7 @@ export async function freePort(): Promise<number> {
         srv.close(() => resolve(p));
       });
     });
-    if (port > 0 && !given.has(port)) {
+    if (port > 0 && !given.has(port) && claim(port)) {
       given.add(port);
       return port;
     }

@@ -72,22 +72,41 @@ export async function startLoad(o: LoadOptions): Promise<Load> {
   const loginMs = performance.now() - started;
   if (failed.size === sessions.length) throw new Error(`no session could log in: ${firstLoginError}`);
   const online = sessions.filter((s) => !failed.has(s));
-  if (o.returning ?? o.behaviour !== "refuse") {
-    const unknown = online.filter((s) => !o.knownSalts?.has(s.o.user));
-    let nextSalt = 0;
-    const learner = async (): Promise<void> => {
-      while (nextSalt < unknown.length) {
-        const session = unknown[nextSalt++] as RawSession;
-        // a client that cannot learn it now simply derives the key at its move, as a first-time client would
-        const learned = await session.learnTargetSalt().then(
-          () => true,
-          () => false,
-        );
-        if (learned) o.knownSalts?.add(session.o.user);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(o.concurrency ?? 200, unknown.length) }, learner));
-  }
+  if (o.returning ?? o.behaviour !== "refuse") await learnSalts(online, o.target, o.knownSalts, o.concurrency);
+  return tracked(online, { loginFailures: failed.size, firstLoginError, loginMs });
+}
+
+/**
+ * Each client learns its SCRAM salt on `target` (see LoadOptions.returning), except the users in `knownSalts`; the
+ * users learned now are added to it. A client that cannot learn it now derives the key at its move, as a first-time
+ * client would.
+ */
+export async function learnSalts(sessions: RawSession[], target: Endpoint, knownSalts?: Set<string>, concurrency = 200): Promise<void> {
+  const unknown = sessions.filter((s) => !knownSalts?.has(s.o.user));
+  let next = 0;
+  const learner = async (): Promise<void> => {
+    while (next < unknown.length) {
+      const session = unknown[next++] as RawSession;
+      const learned = await session.learnTargetSalt(target).then(
+        () => true,
+        () => false,
+      );
+      if (learned) knownSalts?.add(session.o.user);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, unknown.length) }, learner));
+}
+
+/**
+ * The next turn of a moving load, without logging in again: the clients that reached their target take the next
+ * transfer packet there (RawSession.rearm). Those that did not are left out, as failed logins are.
+ */
+export function returnLoad(load: Load): Load {
+  const back = load.sessions.filter((s) => s.rearm());
+  return tracked(back, { loginFailures: load.sessions.length - back.length, firstLoginError: back.length < load.sessions.length ? "not on the target after the last turn" : "", loginMs: 0 });
+}
+
+function tracked(online: RawSession[], logins: Pick<Load, "loginFailures" | "firstLoginError" | "loginMs">): Load {
   let pending = online.length;
   const waiters: Array<() => void> = [];
   for (const s of online)
@@ -96,9 +115,7 @@ export async function startLoad(o: LoadOptions): Promise<Load> {
     });
   return {
     sessions: online,
-    loginFailures: failed.size,
-    firstLoginError,
-    loginMs,
+    ...logins,
     settled: (timeoutMs) =>
       new Promise<boolean>((resolve) => {
         if (pending === 0) return resolve(true);

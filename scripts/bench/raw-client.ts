@@ -193,7 +193,7 @@ export interface SessionOptions {
 }
 
 export class RawSession {
-  readonly times: SessionTimes = { targetAttempts: 0 };
+  times: SessionTimes = { targetAttempts: 0 };
   jid = "";
   state: "idle" | "source" | "away" | "target" | "failed" | "stopped" = "idle";
   error = "";
@@ -218,6 +218,22 @@ export class RawSession {
     this.state = "source";
     conn.listen((el) => this.onSourceStanza(conn, el));
     conn.onClose(() => this.onSourceClosed());
+  }
+
+  /**
+   * A moving client that reached its target takes the next transfer packet there, as it did on its source: the
+   * benchmark's next turn moves it back without logging N clients in again. Its timestamps start afresh, and the
+   * listeners of the turn before are dropped. False (and nothing changes) when it is not on a target.
+   */
+  rearm(): boolean {
+    const conn = this.conn;
+    if (this.state !== "target" || this.o.behaviour !== "move" || !conn) return false;
+    this.times = { targetAttempts: 0, online: this.times.targetOnline };
+    this.listeners.length = 0;
+    this.state = "source";
+    conn.listen((el) => this.onSourceStanza(conn, el));
+    conn.onClose(() => this.onSourceClosed());
+    return true;
   }
 
   /** Learns the target's SCRAM salt ahead of the move (see Connection.learnSalt). */

@@ -3,7 +3,7 @@
 // unlimited, kick-all, stop_kindly and --rate auto). Every ratio in the table is between two figures
 // measured in the same run on the same lab nodes. Results: bench/results/<time>-<quick|full>.json.
 //   options: --full, --n N[,N…] (instead of the default sizes), --servers prosody,ejabberd, --no-storm, --out FILE,
-//   --rounds K (dispatch: K turns of cxfr and the raw component, default 3; with --storm-only: storm rounds); with
+//   --rounds K (dispatch: K turns of cxfr and the raw component, default 4; with --storm-only: storm rounds); with
 //   --full or --n, dispatch also runs K turns to clients that refuse the packet and stay (no reconnect storm)
 //   --storm-only: only the reconnect storm, on Prosody unless --servers (N = 500 unless --n; fixed rates from
 //   --rates, default 100,200,300,400; kick-all and stop_kindly on ejabberd only), e.g. to tune --rate auto, or
@@ -40,8 +40,8 @@ if (sizes.some((n) => !(Number.isInteger(n) && n > 0))) throw new Error(`--n: a 
 for (const k of kinds) if (k !== "prosody" && k !== "ejabberd") throw new Error(`--servers: prosody and/or ejabberd (got ${k})`);
 const stormOnly = Boolean(args["storm-only"]);
 const rounds = Number(args.rounds ?? 1);
-/** Rounds of cxfr against the raw component in the dispatch scenario (--rounds, else 3). */
-const dispatchRounds = Number(args.rounds ?? 3);
+/** Rounds of cxfr against the raw component in the dispatch scenario (--rounds, else 4: even, see dispatch()). */
+const dispatchRounds = Number(args.rounds ?? 4);
 /** Rounds of dispatch to clients that refuse and stay: not in the quick run, which stays within 3 minutes. */
 const refusingRounds = full || args.n ? dispatchRounds : 0;
 if (!(Number.isInteger(rounds) && rounds > 0)) throw new Error(`--rounds: a whole number > 0 (got ${String(args.rounds)})`);
@@ -232,10 +232,12 @@ async function drain(a: LabServer, b: LabServer, load: Load, extra: string[], bi
 
 class UsageError extends Error {}
 
-/** The median of the known values (rounds whose rate could not be measured are left out). */
+/** The median of the known values (rounds whose rate could not be measured are left out); of an even count, the mean of the middle two. */
 function median(values: Array<number | undefined>): number | undefined {
-  const known = values.filter((v): v is number => v !== undefined);
-  return known.length > 0 ? round(percentile(known, 0.5), 3) : undefined;
+  const known = values.filter((v): v is number => v !== undefined).sort((x, y) => x - y);
+  if (known.length === 0) return undefined;
+  const middle = known.length / 2;
+  return round(Number.isInteger(middle) ? ((known[middle - 1] as number) + (known[middle] as number)) / 2 : (known[Math.floor(middle)] as number), 3);
 }
 
 /**
@@ -274,8 +276,11 @@ async function dispatch(kind: ServerKind, n: number, baselineSample: number): Pr
     const limitBefore = await linkLimit(a, n);
     // cxfr and a bare raw component (what any sender gets from this node) take turns on the same N moving clients,
     // every other round in the other order: one pair alone swings by 2× on two shared cores. The clients go back and
-    // forth: each turn moves them off the node where the last one left them.
+    // forth: each turn moves them off the node where the last one left them, so the first turn of every round drains
+    // A and the second B. With an even number of rounds (default 4) each sender drains each node, first and second,
+    // equally often.
     const pairs: Array<{ cxfr: DrainResult; raw: Awaited<ReturnType<typeof rawDispatch>> }> = [];
+    if (dispatchRounds % 2 === 1) log(`warning: with an odd --rounds, cxfr drains node A in one round more than the raw component does`);
     let [from, to] = [a, b];
     for (let turn = 0; turn < dispatchRounds; turn++) {
       const pair: Partial<(typeof pairs)[number]> = {};

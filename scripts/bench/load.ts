@@ -99,10 +99,14 @@ export async function learnSalts(sessions: RawSession[], target: Endpoint, known
 
 /**
  * The next turn of a moving load, without logging in again: the clients that reached their target take the next
- * transfer packet there (RawSession.rearm). Those that did not are left out, as failed logins are.
+ * transfer packet there (RawSession.rearm). Those that did not are stopped and left out, as failed logins are.
  */
 export function returnLoad(load: Load): Load {
-  const back = load.sessions.filter((s) => s.rearm());
+  const back: RawSession[] = [];
+  for (const s of load.sessions) {
+    if (s.rearm()) back.push(s);
+    else s.stop();
+  }
   return tracked(back, { loginFailures: load.sessions.length - back.length, firstLoginError: back.length < load.sessions.length ? "not on the target after the last turn" : "", loginMs: 0 });
 }
 

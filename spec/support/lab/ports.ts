@@ -39,7 +39,8 @@ function holderAlive(file: string): boolean {
     process.kill(Number(readFileSync(file, "utf8")), 0);
     return true;
   } catch (err) {
-    // EPERM: alive, someone else's; a file being written (empty, pid NaN) counts as alive too
+    // EPERM: alive, someone else's. A file still being written reads as pid 0, which signals this process's own group
+    // and so counts as alive too; a file removed meanwhile (ENOENT) makes this port one to skip.
     return (err as NodeJS.ErrnoException).code !== "ESRCH";
   }
 }

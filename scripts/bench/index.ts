@@ -126,9 +126,15 @@ async function quiet(a: LabServer, b: LabServer): Promise<void> {
  * load is only made when more than 1% did not reach `from`.
  */
 async function nextTurn(load: Load, from: LabServer, to: LabServer, n: number): Promise<Load> {
+  const why = new Map<string, number>();
+  for (const s of load.sessions.filter((s) => s.state !== "target")) {
+    const key = `${s.state} after ${s.times.targetAttempts} login attempts${s.error ? ` (${s.error})` : ""}`;
+    why.set(key, (why.get(key) ?? 0) + 1);
+  }
   const back = returnLoad(load);
   if (back.sessions.length < 0.99 * n) {
-    log(`${back.sessions.length} of ${n} clients reached ${from.name} in the last turn: logging in a fresh load`);
+    const missing = [...why].map(([key, count]) => `${count} ${key}`).join("; ");
+    log(`${back.sessions.length} of ${n} clients reached ${from.name} in the last turn (${missing}): logging in a fresh load`);
     await finish(back);
     return loadOn(from, to, n, "move");
   }

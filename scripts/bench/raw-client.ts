@@ -228,13 +228,14 @@ export class RawSession {
 
   /**
    * A moving client that reached its target takes the next transfer packet there, as it did on its source: the
-   * benchmark's next turn moves it back without logging N clients in again. Its timestamps start afresh, and the
-   * listeners of the turn before are dropped. False (and nothing changes) when it is not on a target.
+   * benchmark's next turn moves it back without logging N clients in again. Its timestamps and last login error
+   * start afresh, and the listeners of the turn before are dropped. False (and nothing changes) when it is not on a target.
    */
   rearm(): boolean {
     const conn = this.conn;
     if (this.state !== "target" || this.o.behaviour !== "move" || !conn) return false;
     this.times = { targetAttempts: 0, online: this.times.targetOnline };
+    this.error = "";
     this.listeners.length = 0;
     this.state = "source";
     conn.listen((el) => this.onSourceStanza(conn, el));

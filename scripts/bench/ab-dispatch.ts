@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { startServer, stopAllLabProcesses, type LabServer, type ServerKind } from "../../spec/support/lab/index.ts";
 import { rawTransferPackets } from "./link-limit.ts";
-import { arrivalRates, clearPackets, percentile, refusedArrivals, round, startLoad, type Load } from "./load.ts";
+import { arrivalRates, clearPackets, median, refusedArrivals, round, startLoad, type Load } from "./load.ts";
 import { untilQuiet } from "./quiet.ts";
 import { cxfrEnv, measured } from "./measure.ts";
 
@@ -93,7 +93,7 @@ async function main(): Promise<void> {
   }
   for (const [name, rs] of results) {
     const rates = rs.flatMap((r) => (r.central !== undefined ? [r.central] : []));
-    process.stdout.write(`${name}: packets/s median ${round(percentile(rates, 0.5))} (${rates.join(", ")}); ${refusing ? "first packet to last" : "empty after"} median ${round(percentile(rs.map((r) => r.emptyMs), 0.5))} ms\n`);
+    process.stdout.write(`${name}: packets/s median ${median(rates) ?? "?"} (${rates.join(", ")}); ${refusing ? "first packet to last" : "empty after"} median ${median(rs.map((r) => r.emptyMs)) ?? "?"} ms\n`);
   }
 }
 

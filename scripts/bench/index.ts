@@ -21,7 +21,7 @@ import { parseArgs } from "node:util";
 import { startServer, stopAllLabProcesses, type LabServer, type ServerKind } from "../../spec/support/lab/index.ts";
 import { ejabberdctlLoop, prosodyctlLoop, stopKindly, type LoopResult } from "./baselines.ts";
 import { measureLinkLimit, rawTransferPackets, type LinkLimit } from "./link-limit.ts";
-import { arrivalRates, clearPackets, learnSalts, percentile, refusedArrivals, returnLoad, round, startLoad, stormStats, type Load, type StormStats } from "./load.ts";
+import { arrivalRates, clearPackets, learnSalts, median, refusedArrivals, returnLoad, round, startLoad, stormStats, type Load, type StormStats } from "./load.ts";
 import { cxfrEnv, measured, type Measured } from "./measure.ts";
 import { untilQuiet } from "./quiet.ts";
 import type { Behaviour, Endpoint } from "./raw-client.ts";
@@ -48,9 +48,10 @@ if (!(Number.isInteger(rounds) && rounds > 0)) throw new Error(`--rounds: a whol
 const stormRates = args.rates ? args.rates.split(",").map(Number) : undefined;
 if (stormRates?.some((r) => !(r > 0))) throw new Error(`--rates: numbers > 0 (got ${String(args.rates)})`);
 
-const benchStarted = performance.now();
+/** When the run began: the log's seconds, the result's file name, `began` and `took_s`. */
+const began = Date.now();
 /** Progress on stderr, with the seconds since the run began: where a run's minutes go. */
-const log = (text: string): void => void process.stderr.write(`bench [${((performance.now() - benchStarted) / 1000).toFixed(1)} s]: ${text}\n`);
+const log = (text: string): void => void process.stderr.write(`bench [${((Date.now() - began) / 1000).toFixed(1)} s]: ${text}\n`);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const users = (n: number) => Array.from({ length: n }, (_, i) => ({ user: `b${i}`, password: `pw-b${i}` }));
 const endpoint = (s: LabServer): Endpoint => ({ host: s.host, port: s.c2sPort, domain: s.domain });
@@ -94,7 +95,7 @@ function machine(): Record<string, unknown> {
 async function startup(): Promise<{ wallMs: number; peakRssMb: number }> {
   const runs: Measured[] = [];
   for (let i = 0; i < 5; i++) runs.push(await measured(CXFR, ["--version"]));
-  return { wallMs: round(percentile(runs.map((r) => r.wallMs), 0.5)), peakRssMb: round(percentile(runs.map((r) => r.peakRssMb), 0.5), 1) };
+  return { wallMs: round(median(runs.map((r) => r.wallMs)) as number), peakRssMb: round(median(runs.map((r) => r.peakRssMb)) as number, 1) };
 }
 
 /** Per target node: the users whose salt there the load generator has learned (see LoadOptions.knownSalts). */
@@ -172,7 +173,7 @@ async function sessionsTime(a: LabServer, n: number): Promise<{ wallMs: number; 
   const listed = Math.min(...runs.map((r) => r.listed));
   if (listed < n) log(`warning: cxfr sessions listed ${listed} of ${n}`);
   return {
-    wallMs: round(percentile(runs.map((r) => r.wallMs), 0.5)),
+    wallMs: round(median(runs.map((r) => r.wallMs)) as number),
     runsMs: runs.map((r) => round(r.wallMs)),
     listed,
     peakRssMb: round(Math.max(...runs.map((r) => r.peakRssMb)), 1),
@@ -237,14 +238,6 @@ async function drain(a: LabServer, b: LabServer, load: Load, extra: string[], bi
 }
 
 class UsageError extends Error {}
-
-/** The median of the known values (rounds whose rate could not be measured are left out); of an even count, the mean of the middle two. */
-function median(values: Array<number | undefined>): number | undefined {
-  const known = values.filter((v): v is number => v !== undefined).sort((x, y) => x - y);
-  if (known.length === 0) return undefined;
-  const middle = known.length / 2;
-  return round(Number.isInteger(middle) ? ((known[middle - 1] as number) + (known[middle] as number)) / 2 : (known[Math.floor(middle)] as number), 3);
-}
 
 /**
  * A raw component (link-limit.ts) sends the transfer packet to every session of `load` at once and counts the
@@ -528,7 +521,6 @@ function summaryRows(results: { startup: { wallMs: number; peakRssMb: number }; 
 // ---------- main ----------
 
 async function main(): Promise<void> {
-  const began = Date.now();
   log("building dist/ (npm run build)");
   execFileSync(process.execPath, [fileURLToPath(new URL("../../node_modules/typescript/bin/tsc", import.meta.url)), "-p", "tsconfig.build.json"], { cwd: ROOT, stdio: "inherit" });
   const facts = machine();
@@ -546,9 +538,9 @@ async function main(): Promise<void> {
     for (const kind of kinds) {
       const ofKind = results.storm.filter((s) => s.kind === kind);
       const ratios = ofKind.map((s) => s.auto_vs_best).filter((r): r is number => typeof r === "number");
-      log(`${kind}: auto against the best fixed rate, per round: ${ratios.join(", ")}; median ${percentile(ratios, 0.5)}`);
+      log(`${kind}: auto against the best fixed rate, per round: ${ratios.join(", ")}; median ${median(ratios) ?? "?"}`);
       const also = ofKind.map((s) => s.also_auto_vs_best).filter((r): r is number => typeof r === "number");
-      if (also.length > 0) log(`${kind}: auto (${String(args["also-auto"])}) against the best fixed rate, per round: ${also.join(", ")}; median ${percentile(also, 0.5)}`);
+      if (also.length > 0) log(`${kind}: auto (${String(args["also-auto"])}) against the best fixed rate, per round: ${also.join(", ")}; median ${median(also) ?? "?"}`);
     }
   }
   if (args["no-storm"] || stormOnly) {

@@ -141,6 +141,14 @@ export function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number;
 }
 
+/** The median of the known values (undefined ones, e.g. rounds whose rate could not be measured, are left out); of an even count, the mean of the middle two. */
+export function median(values: Array<number | undefined>): number | undefined {
+  const known = values.filter((v): v is number => v !== undefined).sort((x, y) => x - y);
+  if (known.length === 0) return undefined;
+  const middle = known.length / 2;
+  return round(Number.isInteger(middle) ? ((known[middle - 1] as number) + (known[middle] as number)) / 2 : (known[Math.floor(middle)] as number), 3);
+}
+
 /**
  * Arrivals per second: over all of them (first to last), and over the central 90% (5th to 95th percentile), which a
  * single straggler (a GC pause of a node or of this process, a scheduling hiccup on two shared cores) cannot decide.

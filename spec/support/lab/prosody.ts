@@ -1,5 +1,6 @@
 // Private Prosody 0.12 instance: `prosody --config FILE -F` (foreground, so the spawned PID is the
-// server), loopback only, plaintext c2s with PLAIN allowed, no s2s/TLS/HTTP, info log to a file.
+// server), loopback only, plaintext c2s with PLAIN allowed, no s2s/TLS/HTTP, info log to a file, a listen backlog
+// of 1,024 as the ejabberd lab's.
 import { spawn } from "node:child_process";
 import { mkdirSync, openSync, closeSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -28,6 +29,9 @@ component_ports = { ${i.componentPort} }
 component_interfaces = { "127.0.0.1" }
 http_ports = { }
 https_ports = { }
+-- Prosody's listen backlog is 128 by default: a burst of reconnects larger than that (1,000 clients sent away at
+-- once) overflows it, and the dropped connections retry after 1, 3, 7 s… (the ejabberd lab raises its backlog too)
+network_settings = { tcp_backlog = 1024 }
 
 -- global admins: the lab's own admin component (user registration), and the component under test
 -- when componentIsAdmin (the documented way; under a VirtualHost it would get only 13 of 20 commands),

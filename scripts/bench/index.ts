@@ -9,7 +9,8 @@
 //   --rates, default 100,200,300,400; kick-all and stop_kindly on ejabberd only), e.g. to tune --rate auto, or
 //   to measure ejabberd's storm without the dispatch runs; its rows also carry the auto run's rate decisions
 //   (`rate_events`). --rounds K repeats it K times, every other round in reverse order, and logs the median
-//   of auto's time against the best fixed rate's (each ratio within one round). --also-auto DIR adds a row
+//   of auto's time against the best fixed rate's (each ratio within one round) and in how many rounds auto's
+//   p95 was no worse than the best fixed rate's. --also-auto DIR adds a row
 //   "cxfr --rate auto (DIR)" run by DIR/bin/cxfr: another checkout's controller, measured in the same round;
 //   --auto-variants="--burst 1;--max-rate 200" (with "=": the value starts with a dash) adds a
 //   "cxfr --rate auto FLAGS" row for each.

@@ -16,22 +16,44 @@ const claimed: string[] = [];
 function claim(port: number): boolean {
   mkdirSync(CLAIMS, { recursive: true });
   const file = join(CLAIMS, String(port));
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      writeFileSync(file, String(process.pid), { flag: "wx" });
-      if (claimed.length === 0) process.once("exit", releaseClaims);
-      claimed.push(file);
-      return true;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST" || holderAlive(file)) return false;
-      try {
-        unlinkSync(file); // a claim left by a process that died: the next "wx" decides who takes it over
-      } catch {
-        // another process removed it first
-      }
-    }
+  return createClaim(file) || takeOver(file);
+}
+
+/** Creates the claim file if it is absent: false when another process's claim (live or not) is there. */
+function createClaim(file: string): boolean {
+  try {
+    writeFileSync(file, String(process.pid), { flag: "wx" });
+  } catch {
+    return false;
   }
-  return false;
+  if (claimed.length === 0) process.once("exit", releaseClaims);
+  claimed.push(file);
+  return true;
+}
+
+/**
+ * Takes over a claim whose process died, under a lock (a directory, made only if absent): two processes that both
+ * read the dead pid would otherwise both remove the file and the second could remove the first one's new claim.
+ * The one that does not get the lock skips the port.
+ */
+function takeOver(file: string): boolean {
+  const lock = `${file}.lock`;
+  try {
+    mkdirSync(lock);
+  } catch {
+    return false;
+  }
+  try {
+    if (holderAlive(file)) return false;
+    try {
+      unlinkSync(file);
+    } catch {
+      // removed meanwhile by its own process, on exit
+    }
+    return createClaim(file);
+  } finally {
+    rmdirSync(lock);
+  }
 }
 
 function holderAlive(file: string): boolean {
